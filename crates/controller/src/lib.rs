@@ -1,0 +1,8 @@
+//! The kks-lb controller and command line.
+//!
+//! Role in the pipeline: the top. The `kks-lb` binary previews what the controller does without
+//! a cluster or a cloud: [`cli`] implements `kks-lb validate` (every annotation error of a Service
+//! file at once), `kks-lb plan` (the exact Octavia changes a Service causes) and
+//! `kks-lb docs annotations` (the generated annotation reference).
+
+pub mod cli;

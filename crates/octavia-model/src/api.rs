@@ -1,0 +1,1 @@
+//! Wire types of the Octavia v2 and Neutron APIs (filled by the emulator work).

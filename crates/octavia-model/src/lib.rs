@@ -1,0 +1,23 @@
+//! Octavia v2 and Neutron floating-IP types for kks-lb.
+//!
+//! Role in the pipeline: the vocabulary every other crate speaks. [`Topology`] is one load
+//! balancer as a tree (LB → listeners → default pool → members + health monitor, plus the
+//! floating IP); the planner produces a desired one, the adapter observes one, and the planner
+//! diffs the two. The [`api`] module holds the wire types of the Octavia and Neutron APIs
+//! (responses, create and update bodies, the `/status` tree, error bodies) with Octavia's own
+//! field names.
+//!
+//! This crate is pure: no async, no I/O, no clocks.
+
+pub mod api;
+pub mod enums;
+pub mod topology;
+
+pub use enums::{
+    LbAlgorithm, MonitorType, OperatingStatus, Protocol, ProvisioningStatus,
+    SessionPersistenceType, UnknownValue,
+};
+pub use topology::{
+    FloatingIp, HealthMonitor, Listener, ListenerKey, LoadBalancer, Member, MemberKey, Pool,
+    SessionPersistence, Topology,
+};

@@ -1,0 +1,15 @@
+//! Test doubles for kks-lb.
+//!
+//! - [`openstack`]: an OpenStack emulator (Keystone v3, Octavia v2, Neutron) served over HTTP
+//!   on `127.0.0.1`, with Octavia's state machine, fault injection and call accounting.
+//! - [`kube_api`]: a Kubernetes API emulator that the real kube-rs client, watchers and
+//!   controller run against unmodified.
+//! - [`model`]: a pure model of Octavia that applies a planner `Plan` to a `Topology`.
+//! - [`strategies`]: proptest strategies for Services, annotations, nodes and topologies.
+//! - [`fixtures`]: builders for Services, Nodes and cluster configuration.
+
+pub mod fixtures;
+pub mod kube_api;
+pub mod model;
+pub mod openstack;
+pub mod strategies;
