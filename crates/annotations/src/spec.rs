@@ -8,9 +8,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// A Service port protocol (`spec.ports[].protocol`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum PortProtocol {
     /// TCP (the Kubernetes default).
     #[serde(rename = "TCP")]
@@ -133,7 +131,12 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { client_data: 50_000, member_connect: 5_000, member_data: 50_000, tcp_inspect: 0 }
+        Timeouts {
+            client_data: 50_000,
+            member_connect: 5_000,
+            member_data: 50_000,
+            tcp_inspect: 0,
+        }
     }
 }
 
@@ -152,7 +155,12 @@ pub struct MonitorSpec {
 
 impl Default for MonitorSpec {
     fn default() -> Self {
-        MonitorSpec { delay: 10, timeout: 5, max_retries: 3, max_retries_down: 3 }
+        MonitorSpec {
+            delay: 10,
+            timeout: 5,
+            max_retries: 3,
+            max_retries_down: 3,
+        }
     }
 }
 

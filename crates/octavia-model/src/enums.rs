@@ -214,13 +214,18 @@ mod tests {
         let err = "RANDOM".parse::<LbAlgorithm>().unwrap_err();
         assert_eq!(err.what, "lb_algorithm");
         assert!(err.to_string().contains("ROUND_ROBIN"));
-        assert!("tcp".parse::<Protocol>().is_err(), "Octavia spellings are upper case");
+        assert!(
+            "tcp".parse::<Protocol>().is_err(),
+            "Octavia spellings are upper case"
+        );
     }
 
     #[test]
     fn only_pending_states_lock_the_load_balancer() {
-        let pending: Vec<_> =
-            ProvisioningStatus::ALL.iter().filter(|s| s.is_pending()).collect();
+        let pending: Vec<_> = ProvisioningStatus::ALL
+            .iter()
+            .filter(|s| s.is_pending())
+            .collect();
         assert_eq!(pending.len(), 3);
         assert!(!ProvisioningStatus::Active.is_pending());
         assert!(!ProvisioningStatus::Error.is_pending());

@@ -12,8 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::enums::{
-    LbAlgorithm, MonitorType, OperatingStatus, Protocol, ProvisioningStatus,
-    SessionPersistenceType,
+    LbAlgorithm, MonitorType, OperatingStatus, Protocol, ProvisioningStatus, SessionPersistenceType,
 };
 
 /// One load balancer and the floating IP bound to its VIP.
@@ -149,7 +148,10 @@ fn unlimited() -> i64 {
 impl Listener {
     /// The listener's identity within its load balancer.
     pub fn key(&self) -> ListenerKey {
-        ListenerKey { protocol: self.protocol, protocol_port: self.protocol_port }
+        ListenerKey {
+            protocol: self.protocol,
+            protocol_port: self.protocol_port,
+        }
     }
 }
 
@@ -243,7 +245,10 @@ fn one() -> u16 {
 impl Member {
     /// The member's identity within its pool.
     pub fn key(&self) -> MemberKey {
-        MemberKey { address: self.address.clone(), protocol_port: self.protocol_port }
+        MemberKey {
+            address: self.address.clone(),
+            protocol_port: self.protocol_port,
+        }
     }
 }
 
@@ -326,7 +331,7 @@ impl Topology {
             }
             if let Some(pool) = &mut listener.default_pool {
                 pool.tags.sort();
-                pool.members.sort_by(|a, b| a.key().cmp(&b.key()));
+                pool.members.sort_by_key(Member::key);
                 if let Some(hm) = &mut pool.healthmonitor {
                     hm.tags.sort();
                 }
@@ -459,7 +464,11 @@ mod tests {
         assert_eq!(t.loadbalancer.tags, vec!["a", "z"]);
         let keys: Vec<_> = t.loadbalancer.listeners.iter().map(Listener::key).collect();
         assert_eq!(keys[0].protocol, Protocol::Tcp);
-        let members = &t.loadbalancer.listeners[0].default_pool.as_ref().unwrap().members;
+        let members = &t.loadbalancer.listeners[0]
+            .default_pool
+            .as_ref()
+            .unwrap()
+            .members;
         assert_eq!(members[0].address, "10.0.0.1");
         assert_eq!(t.member_count(), 4);
     }

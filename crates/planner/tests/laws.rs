@@ -1,0 +1,214 @@
+//! The planner's laws, as proptest properties over arbitrary Services, nodes, configurations,
+//! capabilities and observed topologies. `PROPTEST_CASES` sets the number of cases (CI: 2000).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kks_lb_octavia_model::Topology;
+use kks_lb_planner::plan::{FIP_KEY, LB_KEY, VIP_PORT_KEY, listener_key, monitor_key, pool_key};
+use kks_lb_planner::{Capabilities, Plan, Step, adapt, plan, plan_delete};
+use kks_lb_testkit::model::{Cloud, converged};
+use kks_lb_testkit::strategies::{
+    arb_capabilities, arb_desired, arb_observed, full_capabilities, observed_form,
+};
+use proptest::prelude::*;
+
+/// The keys of every object that exists in a topology.
+fn existing_keys(t: Option<&Topology>) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    let Some(t) = t else { return keys };
+    keys.insert(LB_KEY.to_owned());
+    keys.insert(VIP_PORT_KEY.to_owned());
+    if t.floatingip.is_some() {
+        keys.insert(FIP_KEY.to_owned());
+    }
+    for l in &t.loadbalancer.listeners {
+        keys.insert(listener_key(l.key()));
+        if let Some(p) = &l.default_pool {
+            keys.insert(pool_key(l.key()));
+            if p.healthmonitor.is_some() {
+                keys.insert(monitor_key(l.key()));
+            }
+        }
+    }
+    keys
+}
+
+/// Walks the plan keeping the set of existing keys; fails on a reference to a missing object.
+fn check_references(plan: &Plan, observed: Option<&Topology>) -> Result<(), TestCaseError> {
+    let mut live = existing_keys(observed);
+    for (i, step) in plan.steps.iter().enumerate() {
+        for r in step.references() {
+            prop_assert!(
+                live.contains(&r.key),
+                "step {i} {} refers to {} before it exists; live: {live:?}",
+                step.op(),
+                r.key
+            );
+        }
+        if let Step::DeleteLoadbalancer { .. } = step {
+            live.clear();
+        }
+        for k in step.removes() {
+            live.remove(&k);
+        }
+        live.extend(step.creates());
+    }
+    Ok(())
+}
+
+fn apply(observed: Option<&Topology>, plan: &Plan) -> Cloud {
+    let mut cloud = Cloud::new(observed);
+    if let Err(e) = cloud.apply(plan) {
+        panic!("the model refused the plan: {e}\nplan: {plan:#?}");
+    }
+    cloud
+}
+
+proptest! {
+    #[test]
+    fn planning_a_topology_against_itself_is_empty(d in arb_desired(), caps in arb_capabilities()) {
+        let (effective, _) = adapt(&d, &caps);
+        let observed = observed_form(&effective);
+        let p = plan(&d, Some(&observed), &caps);
+        prop_assert!(p.is_empty(), "expected no steps, got {:#?}", p.steps);
+    }
+
+    #[test]
+    fn applying_the_plan_to_the_observed_topology_yields_the_desired_one(
+        d in arb_desired(),
+        o in arb_observed(),
+        caps in arb_capabilities(),
+    ) {
+        // A cloud holds only what it supports: an Octavia 2.0 has no tags to report.
+        let o = o.map(|o| adapt(&o, &caps).0);
+        let p = plan(&d, o.as_ref(), &caps);
+        let cloud = apply(o.as_ref(), &p);
+        let (effective, _) = adapt(&d, &caps);
+        prop_assert!(
+            converged(&effective, cloud.topology.as_ref()),
+            "not converged\nwanted: {effective:#?}\ngot: {:#?}\nplan: {p:#?}",
+            cloud.topology
+        );
+        // And once there, nothing more to do.
+        let again = plan(&d, cloud.topology.as_ref(), &caps);
+        prop_assert!(again.is_empty(), "second plan not empty: {:#?}", again.steps);
+    }
+
+    #[test]
+    fn equal_inputs_give_byte_equal_plans(d in arb_desired(), o in arb_observed()) {
+        let caps = full_capabilities();
+        let a = serde_json::to_vec(&plan(&d, o.as_ref(), &caps)).unwrap();
+        let b = serde_json::to_vec(&plan(&d.clone(), o.clone().as_ref(), &caps.clone())).unwrap();
+        prop_assert_eq!(&a, &b);
+        // The order in which the cloud lists children does not matter.
+        if let Some(mut shuffled) = o.clone() {
+            shuffled.loadbalancer.listeners.reverse();
+            for l in &mut shuffled.loadbalancer.listeners {
+                if let Some(p) = &mut l.default_pool {
+                    p.members.reverse();
+                }
+            }
+            let c = serde_json::to_vec(&plan(&d, Some(&shuffled), &caps)).unwrap();
+            prop_assert_eq!(&a, &c);
+        }
+    }
+
+    #[test]
+    fn no_step_references_an_object_before_it_exists(
+        d in arb_desired(),
+        o in arb_observed(),
+        caps in arb_capabilities(),
+    ) {
+        let p = plan(&d, o.as_ref(), &caps);
+        check_references(&p, o.as_ref())?;
+        if let Some(o) = &o {
+            check_references(&plan_delete(o), Some(o))?;
+        }
+    }
+
+    #[test]
+    fn deletes_go_child_first(d in arb_desired(), o in arb_observed()) {
+        let p = plan(&d, o.as_ref(), &full_capabilities());
+        let mut deleted = BTreeSet::new();
+        for step in &p.steps {
+            match step {
+                Step::DeleteListener { listener } => {
+                    let pool = listener.key.replacen("listener/", "pool/", 1);
+                    let had_pool = o.as_ref().is_some_and(|o| existing_keys(Some(o)).contains(&pool));
+                    prop_assert!(!had_pool || deleted.contains(&pool),
+                        "listener {} deleted before its pool", listener.key);
+                    deleted.insert(listener.key.clone());
+                }
+                Step::DeletePool { pool } => {
+                    let listener = pool.key.replacen("pool/", "listener/", 1);
+                    prop_assert!(!deleted.contains(&listener), "pool {} deleted after its listener", pool.key);
+                    deleted.insert(pool.key.clone());
+                }
+                Step::DeleteHealthmonitor { healthmonitor } => {
+                    let pool = healthmonitor.key.replacen("healthmonitor/", "pool/", 1);
+                    prop_assert!(!deleted.contains(&pool), "monitor deleted after its pool");
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_load_balancer_is_exactly_one_create_step(d in arb_desired(), caps in arb_capabilities()) {
+        let p = plan(&d, None, &caps);
+        let octavia: Vec<_> = p.steps.iter().filter(|s| s.locks_loadbalancer()).collect();
+        prop_assert_eq!(octavia.len(), 1);
+        prop_assert!(matches!(octavia[0], Step::CreateLoadbalancer { .. }), "not a create: {:?}", octavia[0].op());
+        let fip_steps = p.steps.len() - 1;
+        prop_assert_eq!(fip_steps, usize::from(d.floatingip.is_some()));
+    }
+
+    #[test]
+    fn member_changes_are_one_batch_replace_per_pool(d in arb_desired(), o in arb_observed()) {
+        let p = plan(&d, o.as_ref(), &full_capabilities());
+        let mut per_pool: BTreeMap<&str, usize> = BTreeMap::new();
+        for step in &p.steps {
+            if let Step::ReplaceMembers { pool, .. } = step {
+                *per_pool.entry(&pool.key).or_default() += 1;
+            }
+        }
+        prop_assert!(per_pool.values().all(|&n| n == 1), "{per_pool:?}");
+    }
+
+    #[test]
+    fn a_protocol_change_never_leaves_two_listeners_on_one_port(d in arb_desired(), o in arb_observed()) {
+        // The model refuses a listener on a port in use; applying must succeed step by step.
+        let p = plan(&d, o.as_ref(), &full_capabilities());
+        let mut cloud = Cloud::new(o.as_ref());
+        for (i, step) in p.steps.iter().enumerate() {
+            cloud.apply_step(i, step).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        }
+    }
+
+    #[test]
+    fn unsupported_fields_are_never_sent(d in arb_desired(), o in arb_observed(), caps in arb_capabilities()) {
+        let p = plan(&d, o.as_ref(), &caps);
+        let json = serde_json::to_string(&p.steps).unwrap();
+        if !caps.allowed_cidrs() {
+            prop_assert!(!json.contains("\"allowed_cidrs\":["), "allowed_cidrs sent to {caps:?}");
+        }
+        if !caps.listener_timeouts() {
+            prop_assert!(!json.contains("\"timeout_client_data\":"), "timeouts sent to {caps:?}");
+        }
+        if !caps.sctp() {
+            prop_assert!(!json.contains("\"protocol\":\"SCTP\""), "SCTP sent to {caps:?}");
+        }
+        if !caps.tags() {
+            prop_assert!(!json.contains("kks-lb-cluster:") || p.steps.iter().all(|s| matches!(s, Step::CreateFloatingip { .. } | Step::AssociateFloatingip { .. } | Step::DeleteFloatingip { .. } | Step::DisassociateFloatingip { .. }) || !serde_json::to_string(s).unwrap().contains("kks-lb-cluster:")),
+                "tags sent to Octavia {caps:?}");
+        }
+    }
+}
+
+#[test]
+fn capabilities_default_to_a_current_amphora_octavia() {
+    let caps = Capabilities::default();
+    assert!(caps.allowed_cidrs() && caps.tags() && caps.sctp() && caps.listener_timeouts());
+}
