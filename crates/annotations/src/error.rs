@@ -71,6 +71,32 @@ impl WarningReason {
         }
     }
 
+    /// What the reason means, for documentation.
+    pub fn description(self) -> &'static str {
+        match self {
+            WarningReason::UnknownAnnotation => {
+                "a key under `loadbalancer.openstack.org/` (or an `openstack-` key under \
+                 `service.beta.kubernetes.io/`) that kks-lb does not know; the message names the \
+                 closest known key"
+            }
+            WarningReason::PlatformManagedAnnotation => {
+                "a platform-managed key: the value is ignored and the configured one is used"
+            }
+            WarningReason::FeatureUnsupported => "an OCCM feature kks-lb does not support",
+            WarningReason::AnnotationIgnored => {
+                "the legacy source-ranges annotation while `spec.loadBalancerSourceRanges` is set"
+            }
+            WarningReason::HealthMonitorDisabled => {
+                "`enable-health-monitor: \"false\"` with `externalTrafficPolicy: Local`: traffic \
+                 sent to nodes without endpoints is dropped"
+            }
+            WarningReason::NoNodePorts => {
+                "`allocateLoadBalancerNodePorts: false` and a port without `nodePort`: its pool \
+                 gets no members"
+            }
+        }
+    }
+
     /// Every reason, for documentation.
     pub const ALL: [WarningReason; 6] = [
         WarningReason::UnknownAnnotation,

@@ -158,7 +158,8 @@ const fn row(
     }
 }
 
-const TIMEOUT_RULE: &str = "Octavia ≥ 2.1 and not the `ovn` provider; otherwise not sent";
+const TIMEOUT_RULE: &str =
+    "Octavia ≥ 2.1 and not the `ovn` provider; otherwise left out with a Warning";
 const PLATFORM: &str = "platform-managed: a user value is ignored with a Warning";
 
 /// Every annotation kks-lb knows, in documentation order: user keys, controller-written keys,
@@ -432,6 +433,88 @@ pub static TABLE: &[KeyInfo] = &[
         "nothing (OCCM: TLS certificate store)",
         "not supported: terminate TLS in an Ingress controller behind the load balancer",
     ),
+];
+
+/// A Service spec field [`crate::parse`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpecField {
+    /// The field path (`spec.ports[].protocol`).
+    pub field: &'static str,
+    /// Accepted values.
+    pub value_type: &'static str,
+    /// What it becomes.
+    pub maps_to: &'static str,
+}
+
+/// The Service spec fields kks-lb reads besides the annotations, in documentation order.
+pub static SPEC_FIELDS: &[SpecField] = &[
+    SpecField {
+        field: "spec.type",
+        value_type: "LoadBalancer",
+        maps_to: "anything else is an error (the controller deletes the load balancer of a \
+                  Service that stops being one)",
+    },
+    SpecField {
+        field: "spec.loadBalancerClass",
+        value_type: "string",
+        maps_to: "handled when unset or equal to the controller's `--load-balancer-class`",
+    },
+    SpecField {
+        field: "spec.ports[]",
+        value_type: "at least one; (protocol, port) unique",
+        maps_to: "one listener and pool per port, named by protocol and port",
+    },
+    SpecField {
+        field: "spec.ports[].protocol",
+        value_type: "TCP (default), UDP, SCTP",
+        maps_to: "listener and pool protocol (SCTP needs Octavia ≥ 2.23)",
+    },
+    SpecField {
+        field: "spec.ports[].port",
+        value_type: "1 to 65535",
+        maps_to: "listener `protocol_port`",
+    },
+    SpecField {
+        field: "spec.ports[].nodePort",
+        value_type: "1 to 65535",
+        maps_to: "member port on every eligible node",
+    },
+    SpecField {
+        field: "spec.allocateLoadBalancerNodePorts",
+        value_type: "bool",
+        maps_to: "`false` and no nodePort: pools without members (Warning `NoNodePorts`)",
+    },
+    SpecField {
+        field: "spec.loadBalancerSourceRanges[]",
+        value_type: "CIDR blocks",
+        maps_to: "every listener's `allowed_cidrs` (Octavia ≥ 2.12, not `ovn`; else not sent, \
+                  Warning `SourceRangesIgnored`)",
+    },
+    SpecField {
+        field: "spec.externalTrafficPolicy",
+        value_type: "Cluster (default), Local",
+        maps_to: "Local: health monitor forced on, HTTP GET `/healthz` on `healthCheckNodePort`",
+    },
+    SpecField {
+        field: "spec.healthCheckNodePort",
+        value_type: "1 to 65535, only with Local",
+        maps_to: "health monitor port (member `monitor_port`)",
+    },
+    SpecField {
+        field: "spec.sessionAffinity",
+        value_type: "None (default), ClientIP",
+        maps_to: "ClientIP: pool `session_persistence {type: SOURCE_IP}`",
+    },
+    SpecField {
+        field: "spec.loadBalancerIP",
+        value_type: "IP address",
+        maps_to: "external: that existing floating IP; internal: the VIP address",
+    },
+    SpecField {
+        field: "spec.ipFamilies[0]",
+        value_type: "IPv4 (default), IPv6",
+        maps_to: "the address family of members",
+    },
 ];
 
 /// The known key closest to `unknown` (a full key), if one is close enough to be a likely typo:

@@ -105,19 +105,33 @@ pub type Seconds = Bounded<1, INT32_MAX>;
 /// Health monitor retries: 1 to 10.
 pub type Retries = Bounded<1, 10>;
 
+impl LbMethod {
+    /// Every method, in documentation order.
+    pub const ALL: [LbMethod; 4] = [
+        LbMethod::RoundRobin,
+        LbMethod::LeastConnections,
+        LbMethod::SourceIp,
+        LbMethod::SourceIpPort,
+    ];
+}
+
 impl FromStr for LbMethod {
     type Err = InvalidValue;
 
+    /// The Octavia name, exactly (`ROUND_ROBIN`); a lower-case spelling is refused with a
+    /// suggestion.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "ROUND_ROBIN" => Ok(LbMethod::RoundRobin),
-            "LEAST_CONNECTIONS" => Ok(LbMethod::LeastConnections),
-            "SOURCE_IP" => Ok(LbMethod::SourceIp),
-            "SOURCE_IP_PORT" => Ok(LbMethod::SourceIpPort),
-            _ => Err(InvalidValue::new(
-                "must be one of ROUND_ROBIN, LEAST_CONNECTIONS, SOURCE_IP, SOURCE_IP_PORT",
-            )),
+        if let Some(m) = LbMethod::ALL.into_iter().find(|m| m.to_string() == s) {
+            return Ok(m);
         }
+        let rule = "must be one of ROUND_ROBIN, LEAST_CONNECTIONS, SOURCE_IP, SOURCE_IP_PORT";
+        let upper = s.trim().to_ascii_uppercase();
+        Err(InvalidValue(
+            match LbMethod::ALL.into_iter().find(|m| m.to_string() == upper) {
+                Some(m) => format!("{rule}; did you mean {m}?"),
+                None => rule.to_owned(),
+            },
+        ))
     }
 }
 
@@ -497,6 +511,16 @@ impl FromStr for Cidr {
             )));
         }
         s.parse().map(Cidr).map_err(|_| {
+            if let Some((addr, len)) = s.split_once('/')
+                && let (Ok(ip), Ok(len)) = (addr.parse::<IpAddr>(), len.parse::<u32>())
+            {
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                if len > max {
+                    return InvalidValue(format!(
+                        "must be a CIDR block: the prefix length /{len} is longer than /{max}"
+                    ));
+                }
+            }
             InvalidValue::new("must be a CIDR block such as 203.0.113.0/24 or 2001:db8::/32")
         })
     }
@@ -608,6 +632,21 @@ mod tests {
             "3f2a1c4e-9b7d-4e21-8c55-0a1b2c3d4e5g"
                 .parse::<Uuid>()
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn lb_method_in_lower_case_suggests_the_upper_case_value() {
+        let e = "least_connections".parse::<LbMethod>().unwrap_err();
+        assert!(e.0.ends_with("; did you mean LEAST_CONNECTIONS?"), "{e}");
+    }
+
+    #[test]
+    fn cidr_with_a_too_long_prefix_says_so() {
+        let e = "10.0.0.0/33".parse::<Cidr>().unwrap_err();
+        assert_eq!(
+            e.0,
+            "must be a CIDR block: the prefix length /33 is longer than /32"
         );
     }
 

@@ -169,6 +169,12 @@ const INVALID: &[(&str, &str, &str)] = &[
     (
         "lb-method",
         "round_robin",
+        "must be one of ROUND_ROBIN, LEAST_CONNECTIONS, SOURCE_IP, SOURCE_IP_PORT; did you mean \
+         ROUND_ROBIN?",
+    ),
+    (
+        "lb-method",
+        "RANDOM",
         "must be one of ROUND_ROBIN, LEAST_CONNECTIONS, SOURCE_IP, SOURCE_IP_PORT",
     ),
     ("enable-health-monitor", "yes", "must be true or false"),
