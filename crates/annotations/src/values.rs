@@ -1,4 +1,4 @@
-//! Typed annotation values: each parses with [`FromStr`] and prints with [`Display`] so that
+//! Typed annotation values: each parses with [`FromStr`] and prints with [`fmt::Display`] so that
 //! `value.to_string().parse()` gives the value back.
 //!
 //! A failed parse is an [`InvalidValue`] carrying the rule the text broke, written for the user
