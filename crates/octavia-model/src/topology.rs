@@ -250,6 +250,10 @@ impl Member {
             protocol_port: self.protocol_port,
         }
     }
+    /// Orders members by identity, (address, port), without allocating.
+    pub fn cmp_key(a: &Member, b: &Member) -> std::cmp::Ordering {
+        (a.address.as_str(), a.protocol_port).cmp(&(b.address.as_str(), b.protocol_port))
+    }
 }
 
 /// An Octavia health monitor.
@@ -331,7 +335,7 @@ impl Topology {
             }
             if let Some(pool) = &mut listener.default_pool {
                 pool.tags.sort();
-                pool.members.sort_by_key(Member::key);
+                pool.members.sort_by(Member::cmp_key);
                 if let Some(hm) = &mut pool.healthmonitor {
                     hm.tags.sort();
                 }
@@ -340,6 +344,84 @@ impl Topology {
         if let Some(fip) = &mut self.floatingip {
             fip.tags.sort();
             fip.tags.dedup();
+        }
+    }
+
+    /// Whether [`Topology::normalize`] would change nothing. Linear, allocation-free.
+    pub fn is_normalized(&self) -> bool {
+        fn sorted_unique<T: Ord>(v: &[T]) -> bool {
+            v.windows(2).all(|w| w[0] < w[1])
+        }
+        fn sorted<T: Ord>(v: &[T]) -> bool {
+            v.windows(2).all(|w| w[0] <= w[1])
+        }
+        let lb = &self.loadbalancer;
+        sorted_unique(&lb.tags)
+            && lb.listeners.windows(2).all(|w| w[0].key() <= w[1].key())
+            && lb.listeners.iter().all(|l| {
+                sorted(&l.tags)
+                    && l.allowed_cidrs.as_deref().is_none_or(sorted_unique)
+                    && l.default_pool.as_ref().is_none_or(|p| {
+                        sorted(&p.tags)
+                            && p.members
+                                .windows(2)
+                                .all(|w| Member::cmp_key(&w[0], &w[1]).is_le())
+                            && p.healthmonitor.as_ref().is_none_or(|hm| sorted(&hm.tags))
+                    })
+            })
+            && self
+                .floatingip
+                .as_ref()
+                .is_none_or(|f| sorted_unique(&f.tags))
+    }
+
+    /// A copy without pool members: cheap even for thousands of members.
+    #[must_use]
+    pub fn clone_without_members(&self) -> Topology {
+        let lb = &self.loadbalancer;
+        let listeners = lb
+            .listeners
+            .iter()
+            .map(|l| Listener {
+                default_pool: l.default_pool.as_ref().map(|p| Pool {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    protocol: p.protocol,
+                    lb_algorithm: p.lb_algorithm,
+                    session_persistence: p.session_persistence.clone(),
+                    tags: p.tags.clone(),
+                    members: Vec::new(),
+                    healthmonitor: p.healthmonitor.clone(),
+                    provisioning_status: p.provisioning_status,
+                    operating_status: p.operating_status,
+                }),
+                id: l.id.clone(),
+                name: l.name.clone(),
+                allowed_cidrs: l.allowed_cidrs.clone(),
+                insert_headers: l.insert_headers.clone(),
+                tags: l.tags.clone(),
+                ..*l
+            })
+            .collect();
+        Topology {
+            loadbalancer: LoadBalancer {
+                listeners,
+                id: lb.id.clone(),
+                name: lb.name.clone(),
+                description: lb.description.clone(),
+                vip_subnet_id: lb.vip_subnet_id.clone(),
+                vip_network_id: lb.vip_network_id.clone(),
+                vip_address: lb.vip_address.clone(),
+                vip_port_id: lb.vip_port_id.clone(),
+                provider: lb.provider.clone(),
+                flavor_id: lb.flavor_id.clone(),
+                availability_zone: lb.availability_zone.clone(),
+                tags: lb.tags.clone(),
+                provisioning_status: lb.provisioning_status,
+                operating_status: lb.operating_status,
+            },
+            floatingip: self.floatingip.clone(),
+            keep_floatingip: self.keep_floatingip,
         }
     }
 
@@ -460,7 +542,9 @@ mod tests {
             floatingip: None,
             keep_floatingip: false,
         };
+        assert!(!t.is_normalized());
         t.normalize();
+        assert!(t.is_normalized());
         assert_eq!(t.loadbalancer.tags, vec!["a", "z"]);
         let keys: Vec<_> = t.loadbalancer.listeners.iter().map(Listener::key).collect();
         assert_eq!(keys[0].protocol, Protocol::Tcp);

@@ -1,6 +1,7 @@
 //! [`Plan`] and [`Step`]: the ordered OpenStack mutations that turn an observed topology into the
 //! desired one, and [`plan`] / [`plan_delete`] that compute them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -375,7 +376,29 @@ impl Plan {
 /// Adapts a desired topology to what the cloud supports: fields and protocols it cannot take
 /// are dropped or replaced, each with a warning. The result is what [`plan`] aims for.
 pub fn adapt(desired: &Topology, caps: &Capabilities) -> (Topology, Vec<PlanWarning>) {
-    let mut d = desired.clone();
+    let (t, warnings) = adapt_cow(desired, caps);
+    (t.into_owned(), warnings)
+}
+
+/// [`adapt`] without copying the (possibly large) member lists when nothing needs to change.
+/// Adapting never touches members, so a copy without them tells whether anything changes.
+fn adapt_cow<'a>(
+    desired: &'a Topology,
+    caps: &Capabilities,
+) -> (Cow<'a, Topology>, Vec<PlanWarning>) {
+    let mut skeleton = desired.clone_without_members();
+    let before = skeleton.clone();
+    let warnings = adapt_in_place(&mut skeleton, caps);
+    if skeleton == before && desired.is_normalized() {
+        return (Cow::Borrowed(desired), warnings);
+    }
+    let mut full = desired.clone();
+    adapt_in_place(&mut full, caps);
+    full.normalize();
+    (Cow::Owned(full), warnings)
+}
+
+fn adapt_in_place(d: &mut Topology, caps: &Capabilities) -> Vec<PlanWarning> {
     let mut warnings = Vec::new();
     let mut warn = |reason, message: String| {
         let w = PlanWarning { reason, message };
@@ -522,8 +545,7 @@ pub fn adapt(desired: &Topology, caps: &Capabilities) -> (Topology, Vec<PlanWarn
         kept.push(l);
     }
     lb.listeners = kept;
-    d.normalize();
-    (d, warnings)
+    warnings
 }
 
 /// Computes the shortest correct ordered list of mutations that turns `observed` into
@@ -550,13 +572,18 @@ pub fn adapt(desired: &Topology, caps: &Capabilities) -> (Topology, Vec<PlanWarn
 /// `observed` is the topology found for this Service (ownership already verified by the
 /// caller); its child lists may come in any order.
 pub fn plan(desired: &Topology, observed: Option<&Topology>, caps: &Capabilities) -> Plan {
-    let (d, mut warnings) = adapt(desired, caps);
+    let (d, mut warnings) = adapt_cow(desired, caps);
     let mut steps = Vec::new();
     match observed {
         None => create_all(&d, None, &mut steps),
         Some(o) => {
-            let mut o = o.clone();
-            o.normalize();
+            let o: Cow<'_, Topology> = if o.is_normalized() {
+                Cow::Borrowed(o)
+            } else {
+                let mut o = o.clone();
+                o.normalize();
+                Cow::Owned(o)
+            };
             if needs_replacement(&d.loadbalancer, &o.loadbalancer) {
                 replace(&d, &o, &mut steps);
             } else {
@@ -937,27 +964,28 @@ fn update_pool(k: ListenerKey, d: &Pool, o: &Pool, steps: &mut Vec<Step>) {
 /// Compares member sets by identity and the fields kks-lb manages, ignoring ids, statuses and
 /// order. Linear in the number of members for sorted inputs.
 fn same_members(d: &[Member], o: &[Member]) -> bool {
-    let managed = |m: &Member| {
+    type Managed<'a> = (&'a str, u16, &'a str, Option<&'a str>, u16, Option<u16>);
+    fn managed(m: &Member) -> Managed<'_> {
         (
-            m.address.clone(),
+            m.address.as_str(),
             m.protocol_port,
-            m.name.clone(),
-            m.subnet_id.clone(),
+            m.name.as_str(),
+            m.subnet_id.as_deref(),
             m.weight,
             m.monitor_port,
         )
-    };
+    }
     if d.len() != o.len() {
         return false;
     }
-    let sorted = |ms: &[Member]| ms.windows(2).all(|w| w[0].key() <= w[1].key());
+    let sorted = |ms: &[Member]| ms.windows(2).all(|w| Member::cmp_key(&w[0], &w[1]).is_le());
     if sorted(d) && sorted(o) {
         return d.iter().zip(o).all(|(a, b)| managed(a) == managed(b));
     }
     let mut a: Vec<_> = d.iter().map(managed).collect();
     let mut b: Vec<_> = o.iter().map(managed).collect();
-    a.sort();
-    b.sort();
+    a.sort_unstable();
+    b.sort_unstable();
     a == b
 }
 

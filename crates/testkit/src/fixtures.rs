@@ -140,15 +140,12 @@ impl NodeBuilder {
     }
 }
 
-/// `n` ready worker nodes `node-1..n` with addresses `10.0.0.11..`.
+/// `n` ready worker nodes `node-1..n` with distinct addresses `10.0.0.11`, `10.0.0.12`, ...
 pub fn nodes(n: usize) -> Vec<Node> {
     (1..=n)
         .map(|i| {
-            NodeBuilder::new(
-                &format!("node-{i}"),
-                &format!("10.0.{}.{}", i / 250, 10 + i % 250),
-            )
-            .build()
+            let address = format!("10.{}.{}.{}", i / 60_000, (i / 200) % 250, 10 + i % 200);
+            NodeBuilder::new(&format!("node-{i}"), &address).build()
         })
         .collect()
 }
