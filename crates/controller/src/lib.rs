@@ -6,3 +6,4 @@
 //! `kks-lb docs annotations` (the generated annotation reference).
 
 pub mod cli;
+pub mod cloud_config;

@@ -43,7 +43,7 @@ impl fmt::Display for ObjRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.id {
             Some(id) => write!(f, "{} ({id})", self.key),
-            None => write!(f, "{} (new)", self.key),
+            None => f.write_str(&self.key),
         }
     }
 }

@@ -130,6 +130,40 @@ fn read_text(path: &str) -> Result<String, InputError> {
     }
 }
 
+/// Expands each path that is a directory into the manifest files (`.yaml`, `.yml`, `.json`)
+/// directly inside it, sorted by name, as `kubectl apply -f DIR` does; other paths stay as
+/// they are.
+///
+/// # Errors
+/// [`InputError::Read`] when a directory cannot be listed.
+pub fn expand_paths(paths: &[String]) -> Result<Vec<String>, InputError> {
+    let mut out = Vec::new();
+    for path in paths {
+        let p = std::path::Path::new(path);
+        if path == STDIN || !p.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(p).map_err(|source| InputError::Read {
+            file: path.clone(),
+            source,
+        })?;
+        let mut files: Vec<String> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|f| f.is_file())
+            .filter(|f| {
+                f.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+            })
+            .map(|f| f.display().to_string())
+            .collect();
+        files.sort();
+        out.extend(files);
+    }
+    Ok(out)
+}
+
 /// Reads every object of a manifest file (`-` = standard input): YAML documents separated by
 /// `---`, or a stream of JSON values; empty documents are skipped and Lists are flattened into
 /// their items.

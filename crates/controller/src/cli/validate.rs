@@ -19,8 +19,8 @@ use super::{Output, exit, input};
 /// Flags of `kks-lb validate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Service manifest: YAML or JSON, several documents or a List; repeat for more files;
-    /// `-` reads standard input.
+    /// Service manifest: YAML or JSON, several documents or a List, or a directory of them
+    /// (its .yaml, .yml and .json files); repeat for more; `-` reads standard input.
     #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
     pub filenames: Vec<String>,
     /// Output format.
@@ -74,7 +74,14 @@ pub fn check(svc: &Service) -> ServiceReport {
 pub fn run(args: &Args, out: &mut dyn Write) -> u8 {
     let mut services = Vec::new();
     let mut unreadable = false;
-    for file in &args.filenames {
+    let files = match input::expand_paths(&args.filenames) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("kks-lb validate: {e}");
+            return exit::INPUT;
+        }
+    };
+    for file in &files {
         match input::read_services(file) {
             Ok(found) => services.extend(found),
             Err(e) => {

@@ -1,0 +1,463 @@
+//! OCCM's `cloud.conf` (INI) format: `[Global]` credentials and `[LoadBalancer]` settings.
+//!
+//! Parsing is pure: [`parse`] takes the file's text and name and returns a [`CloudConfig`] with
+//! warnings for unknown keys, or an error naming the file, section, key and value.
+
+use std::fmt;
+
+use kks_lb_annotations::{Defaults, LbMethod, MonitorSpec, NodeSelector};
+use kks_lb_planner::ClusterConfig;
+
+/// A malformed `cloud.conf`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloudConfigError {
+    /// A line that is neither a section, a `key = value` pair, a comment nor blank.
+    #[error("{file}:{line}: cannot parse {text:?}: expected [Section] or key = value")]
+    Syntax {
+        /// File name.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// The line.
+        text: String,
+    },
+    /// A value that does not fit its key.
+    #[error("{file}: [{section}] {key} = {value:?}: {rule}")]
+    Value {
+        /// File name.
+        file: String,
+        /// Section.
+        section: String,
+        /// Key.
+        key: String,
+        /// Value.
+        value: String,
+        /// The rule it broke.
+        rule: String,
+    },
+}
+
+/// `[Global]`: how to reach and authenticate to OpenStack.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct GlobalConfig {
+    /// `auth-url`.
+    pub auth_url: Option<String>,
+    /// `username`.
+    pub username: Option<String>,
+    /// `password`.
+    pub password: Option<String>,
+    /// `user-domain-name`.
+    pub user_domain_name: Option<String>,
+    /// `user-domain-id`.
+    pub user_domain_id: Option<String>,
+    /// `tenant-id` / `project-id`.
+    pub project_id: Option<String>,
+    /// `tenant-name` / `project-name`.
+    pub project_name: Option<String>,
+    /// `tenant-domain-name` / `project-domain-name`.
+    pub project_domain_name: Option<String>,
+    /// `tenant-domain-id` / `project-domain-id`.
+    pub project_domain_id: Option<String>,
+    /// `region`.
+    pub region: Option<String>,
+    /// `application-credential-id`.
+    pub application_credential_id: Option<String>,
+    /// `application-credential-name`.
+    pub application_credential_name: Option<String>,
+    /// `application-credential-secret`.
+    pub application_credential_secret: Option<String>,
+    /// `ca-file`.
+    pub ca_file: Option<String>,
+    /// `tls-insecure`.
+    pub tls_insecure: bool,
+}
+
+impl fmt::Debug for GlobalConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("GlobalConfig")
+            .field("auth_url", &self.auth_url)
+            .field("username", &self.username)
+            .field("password", &redact(&self.password))
+            .field("user_domain_name", &self.user_domain_name)
+            .field("project_id", &self.project_id)
+            .field("project_name", &self.project_name)
+            .field("region", &self.region)
+            .field("application_credential_id", &self.application_credential_id)
+            .field(
+                "application_credential_secret",
+                &redact(&self.application_credential_secret),
+            )
+            .field("ca_file", &self.ca_file)
+            .field("tls_insecure", &self.tls_insecure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[LoadBalancer]`: where and how load balancers are made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancerConfig {
+    /// `floating-network-id`.
+    pub floating_network_id: Option<String>,
+    /// `subnet-id`.
+    pub subnet_id: Option<String>,
+    /// `network-id`.
+    pub network_id: Option<String>,
+    /// `member-subnet-id`.
+    pub member_subnet_id: Option<String>,
+    /// `lb-provider` (default `amphora`).
+    pub lb_provider: String,
+    /// `cascade-delete` (default true).
+    pub cascade_delete: bool,
+    /// `enabled` (default true).
+    pub enabled: bool,
+    /// Defaults for Services that say nothing (`lb-method`, `create-monitor`, `monitor-*`,
+    /// `internal-lb`, `node-selector`, `flavor-id`, `availability-zone`).
+    pub defaults: Defaults,
+}
+
+impl Default for LoadBalancerConfig {
+    fn default() -> Self {
+        LoadBalancerConfig {
+            floating_network_id: None,
+            subnet_id: None,
+            network_id: None,
+            member_subnet_id: None,
+            lb_provider: "amphora".to_owned(),
+            cascade_delete: true,
+            enabled: true,
+            defaults: Defaults::default(),
+        }
+    }
+}
+
+/// A parsed `cloud.conf`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CloudConfig {
+    /// `[Global]`.
+    pub global: GlobalConfig,
+    /// `[LoadBalancer]`.
+    pub load_balancer: LoadBalancerConfig,
+    /// Unknown keys and sections, as `file: [section] key` messages.
+    pub warnings: Vec<String>,
+}
+
+impl CloudConfig {
+    /// The planner's view of this configuration for a cluster.
+    pub fn cluster_config(&self, cluster_name: &str, cluster_id: &str) -> ClusterConfig {
+        let lb = &self.load_balancer;
+        ClusterConfig {
+            cluster_name: cluster_name.to_owned(),
+            cluster_id: cluster_id.to_owned(),
+            subnet_id: lb.subnet_id.clone(),
+            network_id: lb.network_id.clone(),
+            member_subnet_id: lb.member_subnet_id.clone(),
+            floating_network_id: lb.floating_network_id.clone(),
+            provider: lb.lb_provider.clone(),
+        }
+    }
+}
+
+/// Sections OCCM reads that kks-lb does not need; their keys are accepted silently.
+const OTHER_OCCM_SECTIONS: &[&str] = &["Networking", "BlockStorage", "Metadata", "Route"];
+
+/// Parses `cloud.conf` text. `file` names the file in errors and warnings.
+pub fn parse(text: &str, file: &str) -> Result<CloudConfig, CloudConfigError> {
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with(';') || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            sections.push((name.trim().to_owned(), Vec::new()));
+            continue;
+        }
+        let syntax = || CloudConfigError::Syntax {
+            file: file.to_owned(),
+            line: n + 1,
+            text: raw.to_owned(),
+        };
+        let (k, v) = line.split_once('=').ok_or_else(syntax)?;
+        let section = sections.last_mut().ok_or_else(syntax)?;
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v);
+        section
+            .1
+            .push((k.trim().to_ascii_lowercase(), v.to_owned()));
+    }
+
+    let mut cfg = CloudConfig::default();
+    for (section, entries) in sections {
+        let err = |key: &str, value: &str, rule: &str| CloudConfigError::Value {
+            file: file.to_owned(),
+            section: section.clone(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+            rule: rule.to_owned(),
+        };
+        match section.as_str() {
+            "Global" => {
+                for (k, v) in entries {
+                    let g = &mut cfg.global;
+                    let slot = match k.as_str() {
+                        "auth-url" => &mut g.auth_url,
+                        "username" | "user-name" => &mut g.username,
+                        "password" => &mut g.password,
+                        "user-domain-name" => &mut g.user_domain_name,
+                        "user-domain-id" => &mut g.user_domain_id,
+                        "tenant-id" | "project-id" => &mut g.project_id,
+                        "tenant-name" | "project-name" => &mut g.project_name,
+                        "tenant-domain-name" | "project-domain-name" | "domain-name" => {
+                            &mut g.project_domain_name
+                        }
+                        "tenant-domain-id" | "project-domain-id" | "domain-id" => {
+                            &mut g.project_domain_id
+                        }
+                        "region" => &mut g.region,
+                        "application-credential-id" => &mut g.application_credential_id,
+                        "application-credential-name" => &mut g.application_credential_name,
+                        "application-credential-secret" => &mut g.application_credential_secret,
+                        "ca-file" => &mut g.ca_file,
+                        "tls-insecure" => {
+                            g.tls_insecure = parse_bool(&v)
+                                .ok_or_else(|| err(&k, &v, "must be true or false"))?;
+                            continue;
+                        }
+                        _ => {
+                            cfg.warnings
+                                .push(format!("{file}: [Global] {k}: unknown key, ignored"));
+                            continue;
+                        }
+                    };
+                    *slot = Some(v);
+                }
+            }
+            "LoadBalancer" => {
+                let lb = &mut cfg.load_balancer;
+                for (k, v) in entries {
+                    let d = &mut lb.defaults;
+                    match k.as_str() {
+                        "floating-network-id" => lb.floating_network_id = Some(v),
+                        "subnet-id" => lb.subnet_id = Some(v),
+                        "network-id" => lb.network_id = Some(v),
+                        "member-subnet-id" => lb.member_subnet_id = Some(v),
+                        "lb-provider" => lb.lb_provider = v,
+                        "cascade-delete" => {
+                            lb.cascade_delete = parse_bool(&v)
+                                .ok_or_else(|| err(&k, &v, "must be true or false"))?;
+                        }
+                        "enabled" => {
+                            lb.enabled = parse_bool(&v)
+                                .ok_or_else(|| err(&k, &v, "must be true or false"))?;
+                        }
+                        "internal-lb" => {
+                            d.internal_lb = parse_bool(&v)
+                                .ok_or_else(|| err(&k, &v, "must be true or false"))?;
+                        }
+                        "create-monitor" => {
+                            d.create_monitor = parse_bool(&v)
+                                .ok_or_else(|| err(&k, &v, "must be true or false"))?;
+                        }
+                        "lb-method" => {
+                            d.lb_method = parse_method(&v).ok_or_else(|| {
+                                err(&k, &v, "must be ROUND_ROBIN, LEAST_CONNECTIONS, SOURCE_IP or SOURCE_IP_PORT")
+                            })?;
+                        }
+                        "monitor-delay" => {
+                            d.monitor.delay =
+                                parse_seconds(&v).filter(|s| *s >= 1).ok_or_else(|| {
+                                    err(&k, &v, "must be a duration of at least 1s, e.g. 10s")
+                                })?;
+                        }
+                        "monitor-timeout" => {
+                            d.monitor.timeout =
+                                parse_seconds(&v).filter(|s| *s >= 1).ok_or_else(|| {
+                                    err(&k, &v, "must be a duration of at least 1s, e.g. 5s")
+                                })?;
+                        }
+                        "monitor-max-retries" => {
+                            d.monitor.max_retries = parse_retries(&v)
+                                .ok_or_else(|| err(&k, &v, "must be an integer from 1 to 10"))?;
+                        }
+                        "monitor-max-retries-down" => {
+                            d.monitor.max_retries_down = parse_retries(&v)
+                                .ok_or_else(|| err(&k, &v, "must be an integer from 1 to 10"))?;
+                        }
+                        "node-selector" => {
+                            d.node_selector = v
+                                .parse::<NodeSelector>()
+                                .map_err(|e| err(&k, &v, &format!("must be k=v,k2=v2,k3: {e}")))?;
+                        }
+                        "flavor-id" => d.flavor_id = Some(v),
+                        "availability-zone" => d.availability_zone = Some(v),
+                        _ => cfg
+                            .warnings
+                            .push(format!("{file}: [LoadBalancer] {k}: unknown key, ignored")),
+                    }
+                }
+                let MonitorSpec { delay, timeout, .. } = lb.defaults.monitor;
+                if timeout >= delay {
+                    return Err(err(
+                        "monitor-timeout",
+                        &format!("{timeout}s"),
+                        &format!("must be less than monitor-delay ({delay}s)"),
+                    ));
+                }
+            }
+            other if OTHER_OCCM_SECTIONS.contains(&other) => {}
+            other => cfg
+                .warnings
+                .push(format!("{file}: [{other}]: unknown section, ignored")),
+        }
+    }
+    Ok(cfg)
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_method(v: &str) -> Option<LbMethod> {
+    Some(match v.to_ascii_uppercase().as_str() {
+        "ROUND_ROBIN" => LbMethod::RoundRobin,
+        "LEAST_CONNECTIONS" => LbMethod::LeastConnections,
+        "SOURCE_IP" => LbMethod::SourceIp,
+        "SOURCE_IP_PORT" => LbMethod::SourceIpPort,
+        _ => return None,
+    })
+}
+
+/// Seconds from `10`, `10s`, `2m` or `1m30s` (OCCM accepts Go durations here).
+fn parse_seconds(v: &str) -> Option<u32> {
+    if let Ok(n) = v.parse::<u32>() {
+        return Some(n);
+    }
+    let mut total: u32 = 0;
+    let mut num = String::new();
+    for c in v.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u32 = num.parse().ok()?;
+        num.clear();
+        total = total.checked_add(match c {
+            's' => n,
+            'm' => n.checked_mul(60)?,
+            'h' => n.checked_mul(3600)?,
+            _ => return None,
+        })?;
+    }
+    num.is_empty().then_some(total)
+}
+
+fn parse_retries(v: &str) -> Option<u8> {
+    v.parse::<u8>().ok().filter(|n| (1..=10).contains(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[Global]
+auth-url = https://keystone.example:5000/v3
+application-credential-id = "abc"
+application-credential-secret = "s3cret"
+region = RegionOne
+
+[LoadBalancer]
+subnet-id = 5b5cbd5a-0e6d-4c4f-8f7a-2a1f0c3b9d01
+floating-network-id = 7c1f3a9e-2d4b-4e8f-9a6c-1b2d3e4f5a60
+lb-method = LEAST_CONNECTIONS
+create-monitor = true
+monitor-delay = 1m
+monitor-timeout = 30s
+monitor-max-retries = 4
+internal-lb = false
+node-selector = pool=web,gpu
+colour = blue
+
+[Networking]
+ipv6-support-disabled = true
+"#;
+
+    #[test]
+    fn an_occm_cloud_conf_parses_into_credentials_and_defaults() {
+        let cfg = parse(SAMPLE, "cloud.conf").unwrap();
+        assert_eq!(cfg.global.application_credential_id.as_deref(), Some("abc"));
+        assert_eq!(cfg.global.region.as_deref(), Some("RegionOne"));
+        let lb = &cfg.load_balancer;
+        assert_eq!(
+            lb.subnet_id.as_deref(),
+            Some("5b5cbd5a-0e6d-4c4f-8f7a-2a1f0c3b9d01")
+        );
+        assert_eq!(lb.defaults.lb_method, LbMethod::LeastConnections);
+        assert!(lb.defaults.create_monitor);
+        assert_eq!(lb.defaults.monitor.delay, 60);
+        assert_eq!(lb.defaults.monitor.timeout, 30);
+        assert_eq!(lb.defaults.monitor.max_retries, 4);
+        assert_eq!(lb.defaults.node_selector.to_string(), "gpu,pool=web");
+        assert_eq!(
+            cfg.warnings,
+            ["cloud.conf: [LoadBalancer] colour: unknown key, ignored"]
+        );
+        let cluster = cfg.cluster_config("kks", "id");
+        assert_eq!(cluster.provider, "amphora");
+    }
+
+    #[test]
+    fn secrets_never_reach_debug_output() {
+        let cfg = parse(SAMPLE, "cloud.conf").unwrap();
+        let debug = format!("{:?}", cfg.global);
+        assert!(!debug.contains("s3cret"));
+        assert!(debug.contains("<redacted>"));
+    }
+
+    #[test]
+    fn malformed_values_name_file_section_key_and_rule() {
+        let err = parse(
+            "[LoadBalancer]\nmonitor-max-retries = 11\n",
+            "/etc/kks/cloud.conf",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/kks/cloud.conf: [LoadBalancer] monitor-max-retries = \"11\": must be an integer from 1 to 10"
+        );
+        let err = parse(
+            "[LoadBalancer]\nmonitor-delay = 5s\nmonitor-timeout = 5s\n",
+            "c",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("must be less than monitor-delay (5s)"),
+            "{err}"
+        );
+        let err = parse("[Global]\nnot a pair\n", "c").unwrap_err();
+        assert!(matches!(err, CloudConfigError::Syntax { line: 2, .. }));
+        let err = parse("key = value\n", "c").unwrap_err();
+        assert!(
+            matches!(err, CloudConfigError::Syntax { line: 1, .. }),
+            "a key outside a section"
+        );
+    }
+
+    #[test]
+    fn durations_accept_go_forms() {
+        assert_eq!(parse_seconds("10"), Some(10));
+        assert_eq!(parse_seconds("1m30s"), Some(90));
+        assert_eq!(parse_seconds("2h"), Some(7200));
+        assert_eq!(parse_seconds("10ms"), None);
+        assert_eq!(parse_seconds("s"), None);
+    }
+}
