@@ -197,7 +197,7 @@ fn hex_encode(s: &str) -> String {
 }
 
 fn hex_decode(s: &str) -> Option<String> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..s.len())
@@ -544,6 +544,9 @@ impl Store {
                 m.remove("managedFields");
             }
         }
+        // Ownership covers what the writer sent, not what the server allocated.
+        let mut submitted = obj.clone();
+        merge::normalize(&mut submitted);
         let mut alloc = self.allocator(None);
         let causes =
             strategy::prepare_create(info, &mut obj, ctx.scope == Scope::Whole, &mut alloc);
@@ -556,14 +559,19 @@ impl Store {
             let now = now_time();
             managed::track_update(
                 None,
-                &mut obj,
+                &mut submitted,
                 &Writer {
                     manager: ctx.manager,
-                    scope: Scope::Whole,
+                    scope: ctx.scope,
                     has_status: info.status,
                     api_version: &api_version,
                     now: &now,
                 },
+            );
+            set_meta(
+                &mut obj,
+                "managedFields",
+                submitted["metadata"].get("managedFields").cloned(),
             );
         }
         if ctx.dry_run {

@@ -166,19 +166,22 @@ async fn run(req: WatchRequest, start: WatchStart, ctl: WatchControl, tx: mpsc::
     let interval = ctl.bookmark_interval.max(Duration::from_millis(10));
     let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
     loop {
+        // Biased: a drop request wins over pending events, so events committed after
+        // `drop_watches` always reach clients through their next watch.
         tokio::select! {
-            () = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            } => break,
+            biased;
             _ = kill.changed() => {
                 let _ = tx
                     .send(Err(io::Error::new(io::ErrorKind::ConnectionAborted, "watch dropped by the emulator")))
                     .await;
                 break;
             }
+            () = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            } => break,
             msg = rx.recv() => match msg {
                 Ok(rec) => {
                     last_rv = rec.rv;
