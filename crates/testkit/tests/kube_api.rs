@@ -12,6 +12,7 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{
     Event as CoreEvent, Namespace, Node, Service, ServicePort, ServiceSpec,
 };
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kks_lb_testkit::kube_api::{EmulatorError, Fault, KubeEmulator, ResourceType};
@@ -731,6 +732,50 @@ async fn lease_renewal_uses_optimistic_concurrency() {
 }
 
 #[tokio::test]
+async fn endpoint_slices_are_listed_by_service_label_and_validated() {
+    let emu = KubeEmulator::start().await.unwrap();
+    let slices: Api<EndpointSlice> = Api::namespaced(client(&emu), "default");
+    let slice = |name: &str, service: &str| -> EndpointSlice {
+        serde_json::from_value(json!({
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.1.0.5"], "nodeName": "node-1", "conditions": {"ready": true}}],
+            "ports": [{"port": 8080, "protocol": "TCP"}],
+        }))
+        .unwrap()
+    };
+    slices
+        .create(&PostParams::default(), &slice("web-abc", "web"))
+        .await
+        .unwrap();
+    slices
+        .create(&PostParams::default(), &slice("db-xyz", "db"))
+        .await
+        .unwrap();
+    let for_web = slices
+        .list(&ListParams::default().labels("kubernetes.io/service-name=web"))
+        .await
+        .unwrap();
+    assert_eq!(for_web.items.len(), 1);
+    assert_eq!(
+        for_web.items[0].endpoints[0].node_name.as_deref(),
+        Some("node-1")
+    );
+
+    let mut invalid = serde_json::to_value(slice("bad", "web")).unwrap();
+    invalid["addressType"] = json!("IPv5");
+    let invalid: EndpointSlice = serde_json::from_value(invalid).unwrap();
+    let status = api_error(
+        slices
+            .create(&PostParams::default(), &invalid)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status.code, 422);
+}
+
+#[tokio::test]
 async fn handle_controls_nodes_services_and_faults() {
     let emu = KubeEmulator::start().await.unwrap();
     let client = client(&emu);
@@ -783,6 +828,7 @@ async fn handle_controls_nodes_services_and_faults() {
             .is_none()
     );
 
+    emu.inject(Fault::latency("GET", "/services/web", Duration::from_millis(20)).times(1));
     emu.inject(Fault::error("GET", "/services/web", 500).times(1));
     let api: Api<Service> = Api::namespaced(client, "default");
     let status = api_error(api.get("web").await.unwrap_err());

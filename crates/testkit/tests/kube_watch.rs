@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::{Node, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kks_lb_testkit::kube_api::{EmulatorConfig, Fault, KubeEmulator};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
@@ -219,6 +220,32 @@ async fn streaming_list_sends_initial_events_then_the_end_bookmark() {
         .await;
     assert_eq!(events, ["Init", "InitApply a", "InitApply b", "InitDone"]);
     assert!(emu.count_requests("GET", "sendInitialEvents=true") >= 1);
+}
+
+#[tokio::test]
+async fn metadata_only_watcher_sees_node_label_changes() {
+    let emu = quiet_emulator().await;
+    emu.add_node("node-1", "10.0.0.1").unwrap();
+    let api: Api<PartialObjectMeta<Node>> = Api::all(client(&emu));
+    let mut events = watcher(api, watcher::Config::default()).boxed();
+    let mut initial = Vec::new();
+    loop {
+        match events.try_next().await.unwrap().unwrap() {
+            watcher::Event::InitApply(meta) => initial.push(meta.name_any()),
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(initial, ["node-1"]);
+    emu.label_node("node-1", "pool", Some("a")).unwrap();
+    loop {
+        if let watcher::Event::Apply(meta) = events.try_next().await.unwrap().unwrap() {
+            assert_eq!(meta.labels()["pool"], "a");
+            assert_eq!(meta.types.as_ref().unwrap().kind, "PartialObjectMetadata");
+            break;
+        }
+    }
+    assert!(emu.audit_log().iter().all(|e| e.status == 200));
 }
 
 #[tokio::test]

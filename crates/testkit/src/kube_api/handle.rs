@@ -279,7 +279,8 @@ impl KubeEmulator {
 
     /// Edits an object in place (spec, metadata and status alike), with the same
     /// defaulting, validation and watch events as an API write. Removing the last
-    /// finalizer of an object being deleted deletes it.
+    /// finalizer of an object being deleted deletes it. The closure runs under the
+    /// store lock, so it must not call back into the emulator.
     pub fn edit_value(
         &self,
         ty: ResourceType,
@@ -346,7 +347,8 @@ impl KubeEmulator {
             .collect()
     }
 
-    /// Edits a typed object in place (see [`Self::edit_value`]).
+    /// Edits a typed object in place (see [`Self::edit_value`]; the closure must not call
+    /// back into the emulator).
     pub fn edit<K>(
         &self,
         namespace: Option<&str>,

@@ -324,6 +324,14 @@ impl Store {
         set_meta(obj, "resourceVersion", Some(self.rv.to_string().into()));
     }
 
+    /// Every stored object of one storage bucket, in key order.
+    fn bucket(&self, storage: &'static str) -> impl Iterator<Item = (&Key, &Arc<Value>)> {
+        let start: Key = (storage, String::new(), String::new());
+        self.objects
+            .range(start..)
+            .take_while(move |(key, _)| key.0 == storage)
+    }
+
     /// A served-form object.
     pub fn get(
         &self,
@@ -377,10 +385,7 @@ impl Store {
         let mut items = Vec::new();
         let mut last_key: Option<(String, String)> = None;
         let mut remaining = 0usize;
-        for ((storage, ns, name), obj) in &self.objects {
-            if *storage != info.storage {
-                continue;
-            }
+        for ((_, ns, name), obj) in self.bucket(info.storage) {
             if let Some((ans, aname)) = &after
                 && (ns, name) <= (ans, aname)
             {
@@ -410,12 +415,17 @@ impl Store {
         })
     }
 
-    /// Allocations used by Services other than `except`.
-    fn allocator(&self, except: Option<&Key>) -> Allocator {
+    /// Allocations used by Services other than `except` (only scanned for Service writes).
+    fn allocator(&self, info: &ResourceInfo, except: Option<&Key>) -> Allocator {
         let mut used_ports = BTreeSet::new();
         let mut used_ips = BTreeSet::new();
-        for (key, svc) in &self.objects {
-            if key.0 != "services" || Some(key) == except {
+        let start: Key = ("services", String::new(), String::new());
+        let services = self
+            .objects
+            .range(start..)
+            .take_while(|(key, _)| info.ty == ResourceType::SERVICES && key.0 == "services");
+        for (key, svc) in services {
+            if Some(key) == except {
                 continue;
             }
             let spec = &svc["spec"];
@@ -547,7 +557,7 @@ impl Store {
         // Ownership covers what the writer sent, not what the server allocated.
         let mut submitted = obj.clone();
         merge::normalize(&mut submitted);
-        let mut alloc = self.allocator(None);
+        let mut alloc = self.allocator(info, None);
         let causes =
             strategy::prepare_create(info, &mut obj, ctx.scope == Scope::Whole, &mut alloc);
         if !causes.is_empty() {
@@ -636,11 +646,7 @@ impl Store {
                     "kind": info.kind,
                     "metadata": { "name": name },
                 });
-                let created_writer = Writer {
-                    scope: Scope::Whole,
-                    ..writer
-                };
-                let obj = managed::apply(&skeleton, body, force, &created_writer)
+                let obj = managed::apply(&skeleton, body, force, &writer)
                     .map_err(|c| conflict_error(info, name, &c))?;
                 return self
                     .create_inner(info, ns, obj, ctx, Managed::Done)
@@ -783,7 +789,7 @@ impl Store {
             }
         }
 
-        let mut alloc = self.allocator(Some(&key));
+        let mut alloc = self.allocator(info, Some(&key));
         let causes = strategy::prepare_update(info, &old, &mut new, &mut alloc);
         if !causes.is_empty() {
             return Err(ApiError::invalid(info, name, &causes));
@@ -968,9 +974,7 @@ impl Store {
             }
             _ => {
                 let initial = self
-                    .objects
-                    .iter()
-                    .filter(|((s, _, _), _)| *s == info.storage)
+                    .bucket(info.storage)
                     .map(|(_, o)| Arc::clone(o))
                     .collect();
                 (initial, Vec::new())
@@ -1190,6 +1194,33 @@ mod tests {
             .watch(services(), Some(&(start + 1).to_string()), false)
             .unwrap();
         assert_eq!(ok.replay.len(), 2);
+    }
+
+    #[test]
+    fn deleting_a_namespace_deletes_its_contents_but_respects_finalizers() {
+        let mut s = store();
+        let namespaces = info_for(ResourceType::NAMESPACES).unwrap();
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}});
+        s.create(namespaces, None, ns, &CTX).unwrap();
+        s.create(services(), Some("team"), svc("plain"), &CTX)
+            .unwrap();
+        let mut held = svc("held");
+        held["metadata"]["finalizers"] = json!(["x.io/f"]);
+        s.create(services(), Some("team"), held, &CTX).unwrap();
+        s.delete(namespaces, None, "team", &DeleteOpts::default())
+            .unwrap();
+        assert_eq!(
+            s.get(services(), Some("team"), "plain").unwrap_err().code,
+            404
+        );
+        let held = s.get(services(), Some("team"), "held").unwrap();
+        assert!(held["metadata"]["deletionTimestamp"].is_string());
+        assert_eq!(
+            s.create(services(), Some("team"), svc("new"), &CTX)
+                .unwrap_err()
+                .code,
+            404
+        );
     }
 
     #[test]
