@@ -1,0 +1,632 @@
+//! Octavia emulation: the provisioning state machine, 409s while locked, response shapes,
+//! batch member update, cascade delete, ERROR and stuck faults.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "openstack_support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+
+use kks_lb_octavia_model::ProvisioningStatus;
+use kks_lb_octavia_model::api::octavia::{
+    LoadBalancerFullResponse, LoadBalancerResponse, LoadBalancerRoot, MemberList, PoolResponse,
+    PoolRoot, StatusRoot,
+};
+use kks_lb_testkit::openstack::{OpenStackEmulator, ProvisioningDelays};
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{Client, advance, cloud_with, full_lb_body, simple_lb_body};
+
+const DELAYS: ProvisioningDelays = ProvisioningDelays {
+    create: Duration::from_secs(10),
+    update: Duration::from_secs(2),
+    delete: Duration::from_secs(3),
+};
+
+async fn setup() -> (OpenStackEmulator, Client, String) {
+    let cloud = cloud_with(|c| c.delays = DELAYS).await;
+    let c = Client::login(&cloud).await;
+    let subnet = cloud.fixture().cluster_subnet_id.clone();
+    (cloud, c, subnet)
+}
+
+async fn lb_status(c: &Client, id: &str) -> (StatusCode, String) {
+    let r = c.get(&Client::lbaas(&format!("/loadbalancers/{id}"))).await;
+    let s = r.body["loadbalancer"]["provisioning_status"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    (r.status, s)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_lb_is_pending_create_until_the_delay_passes_then_active() {
+    let (cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            simple_lb_body("lb1", &subnet),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let lb: LoadBalancerRoot<LoadBalancerFullResponse> = serde_json::from_value(r.body).unwrap();
+    let id = lb.loadbalancer.id;
+    assert_eq!(
+        lb.loadbalancer.provisioning_status,
+        ProvisioningStatus::PendingCreate
+    );
+    assert_eq!(lb.loadbalancer.updated_at, None);
+    assert_eq!(lb.loadbalancer.vip_address.as_deref(), Some("10.0.0.2"));
+    advance(9_999).await;
+    assert_eq!(lb_status(&c, &id).await.1, "PENDING_CREATE");
+    advance(1).await;
+    assert_eq!(lb_status(&c, &id).await.1, "ACTIVE");
+    let got = c.get(&Client::lbaas(&format!("/loadbalancers/{id}"))).await;
+    assert_eq!(got.body["loadbalancer"]["operating_status"], "ONLINE");
+    assert!(got.body["loadbalancer"]["updated_at"].is_string());
+    assert_eq!(
+        cloud.provisioning_status(&id),
+        Some(ProvisioningStatus::Active)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn mutations_on_a_locked_lb_get_409_with_octavias_two_texts() {
+    let (_cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            full_lb_body("lb", &subnet),
+        )
+        .await;
+    let id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    let pool_id = r.body["loadbalancer"]["pools"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // LB PUT/DELETE: LBPendingStateError (real-octavia README quirk 3).
+    let put = c
+        .put(
+            &Client::lbaas(&format!("/loadbalancers/{id}")),
+            json!({"loadbalancer": {"description": "x"}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CONFLICT);
+    assert_eq!(
+        put.fault(),
+        format!("Invalid state PENDING_CREATE of loadbalancer resource {id}")
+    );
+    assert_eq!(put.body["faultcode"], "Client");
+    assert!(put.body["debuginfo"].is_null());
+    let del = c
+        .delete(&Client::lbaas(&format!("/loadbalancers/{id}?cascade=true")))
+        .await;
+    assert_eq!(del.status, StatusCode::CONFLICT);
+
+    // Child mutations: ImmutableObject.
+    let member = c
+        .post(
+            &Client::lbaas(&format!("/pools/{pool_id}/members")),
+            json!({"member": {"address": "192.0.2.99", "protocol_port": 80}}),
+        )
+        .await;
+    assert_eq!(member.status, StatusCode::CONFLICT);
+    assert_eq!(
+        member.fault(),
+        format!("Load Balancer {id} is immutable and cannot be updated.")
+    );
+
+    advance(10_000).await;
+    let put = c
+        .put(
+            &Client::lbaas(&format!("/loadbalancers/{id}")),
+            json!({"loadbalancer": {"name": "renamed"}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK);
+    assert_eq!(
+        put.body["loadbalancer"]["provisioning_status"],
+        "PENDING_UPDATE"
+    );
+    assert_eq!(put.body["loadbalancer"]["name"], "renamed");
+    let again = c
+        .put(
+            &Client::lbaas(&format!("/loadbalancers/{id}")),
+            json!({"loadbalancer": {"name": "x"}}),
+        )
+        .await;
+    assert_eq!(
+        again.fault(),
+        format!("Invalid state PENDING_UPDATE of loadbalancer resource {id}")
+    );
+    advance(2_000).await;
+    assert_eq!(lb_status(&c, &id).await.1, "ACTIVE");
+}
+
+#[tokio::test(start_paused = true)]
+async fn fully_populated_create_embeds_children_and_get_references_them() {
+    let (_cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            full_lb_body("full", &subnet),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.raw);
+    let full: LoadBalancerRoot<LoadBalancerFullResponse> =
+        serde_json::from_value(r.body.clone()).unwrap();
+    let lb = full.loadbalancer;
+    assert_eq!(lb.listeners.len(), 2);
+    assert!(
+        r.body["loadbalancer"]["listeners"][0]
+            .get("loadbalancers")
+            .is_none()
+    );
+    assert_eq!(
+        r.body["loadbalancer"]["listeners"][0]["l7policies"],
+        json!([])
+    );
+    let tcp_pool = lb.pools.iter().find(|p| p.name == "pool_TCP_80").unwrap();
+    assert_eq!(tcp_pool.members.len(), 2);
+    assert_eq!(
+        tcp_pool.healthmonitor.as_ref().unwrap().provisioning_status,
+        ProvisioningStatus::PendingCreate
+    );
+    assert!(
+        r.body["loadbalancer"]["pools"][0]
+            .get("healthmonitor_id")
+            .is_none()
+    );
+    let udp = lb.listeners.iter().find(|l| l.protocol_port == 53).unwrap();
+    assert_eq!(udp.allowed_cidrs, None, "unset allowed_cidrs is null");
+    assert_eq!(
+        r.body["loadbalancer"]["listeners"][1]["allowed_cidrs"],
+        serde_json::Value::Null
+    );
+
+    advance(10_000).await;
+    let got = c
+        .get(&Client::lbaas(&format!("/loadbalancers/{}", lb.id)))
+        .await;
+    let get: LoadBalancerRoot<LoadBalancerResponse> =
+        serde_json::from_value(got.body.clone()).unwrap();
+    assert_eq!(get.loadbalancer.listeners.len(), 2);
+    assert_eq!(
+        got.body["loadbalancer"]["listeners"][0],
+        json!({"id": lb.listeners[0].id})
+    );
+    let pool = c
+        .get(&Client::lbaas(&format!("/pools/{}", tcp_pool.id)))
+        .await;
+    let pool: PoolRoot<PoolResponse> = serde_json::from_value(pool.body).unwrap();
+    assert_eq!(
+        pool.pool.healthmonitor_id,
+        tcp_pool.healthmonitor.as_ref().map(|h| h.id.clone())
+    );
+    assert_eq!(pool.pool.members.len(), 2);
+    assert_eq!(pool.pool.loadbalancers[0].id, lb.id);
+    let listener = c
+        .get(&Client::lbaas(&format!(
+            "/listeners/{}",
+            lb.listeners[0].id
+        )))
+        .await;
+    assert_eq!(
+        listener.body["listener"]["loadbalancers"][0]["id"],
+        lb.id.as_str()
+    );
+    assert_eq!(
+        listener.body["listener"]["allowed_cidrs"],
+        json!(["10.0.0.0/8"])
+    );
+
+    let status = c
+        .get(&Client::lbaas(&format!("/loadbalancers/{}/status", lb.id)))
+        .await;
+    let tree: StatusRoot = serde_json::from_value(status.body.clone()).unwrap();
+    let tcp = tree
+        .statuses
+        .loadbalancer
+        .listeners
+        .iter()
+        .find(|l| l.name == "listener_TCP_80")
+        .unwrap();
+    assert_eq!(
+        tcp.pools[0]
+            .health_monitor
+            .as_ref()
+            .unwrap()
+            .provisioning_status,
+        ProvisioningStatus::Active
+    );
+    assert_eq!(tcp.pools[0].members[0].address, "192.0.2.10");
+    let udp = tree
+        .statuses
+        .loadbalancer
+        .listeners
+        .iter()
+        .find(|l| l.name == "listener_UDP_53")
+        .unwrap();
+    assert!(udp.pools[0].health_monitor.is_none());
+    assert_eq!(
+        udp.pools[0].members[0].operating_status.as_str(),
+        "NO_MONITOR"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn batch_member_put_answers_202_with_an_empty_body_and_replaces_the_set() {
+    let (cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            full_lb_body("lb", &subnet),
+        )
+        .await;
+    let lb_id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    let pool = r.body["loadbalancer"]["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "pool_TCP_80")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    advance(10_000).await;
+    let batch = c
+        .put(
+            &Client::lbaas(&format!("/pools/{pool}/members")),
+            json!({"members": [
+                {"address": "192.0.2.10", "protocol_port": 30080, "weight": 3},
+                {"address": "192.0.2.40", "protocol_port": 30080, "name": "node-new"}]}),
+        )
+        .await;
+    assert_eq!(batch.status, StatusCode::ACCEPTED);
+    assert!(
+        batch.raw.is_empty(),
+        "batch PUT body must be empty, got {:?}",
+        batch.raw
+    );
+    assert_eq!(lb_status(&c, &lb_id).await.1, "PENDING_UPDATE");
+    let pending: MemberList = serde_json::from_value(
+        c.get(&Client::lbaas(&format!("/pools/{pool}/members")))
+            .await
+            .body,
+    )
+    .unwrap();
+    let removed = pending
+        .members
+        .iter()
+        .find(|m| m.address == "192.0.2.11")
+        .unwrap();
+    assert_eq!(
+        removed.provisioning_status,
+        ProvisioningStatus::PendingDelete
+    );
+    advance(2_000).await;
+    let after: MemberList = serde_json::from_value(
+        c.get(&Client::lbaas(&format!("/pools/{pool}/members")))
+            .await
+            .body,
+    )
+    .unwrap();
+    let mut got: Vec<_> = after
+        .members
+        .iter()
+        .map(|m| (m.address.as_str(), m.weight, m.provisioning_status))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("192.0.2.10", 3, ProvisioningStatus::Active),
+            ("192.0.2.40", 1, ProvisioningStatus::Active)
+        ]
+    );
+    assert_eq!(
+        cloud.call_count_with_status("PUT", "/v2/lbaas/pools/{id}/members", 202),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_with_children_needs_cascade_and_cascade_removes_everything() {
+    let (cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            full_lb_body("lb", &subnet),
+        )
+        .await;
+    let id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    let listener = r.body["loadbalancer"]["listeners"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vip_port = r.body["loadbalancer"]["vip_port_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    advance(10_000).await;
+    let plain = c
+        .delete(&Client::lbaas(&format!("/loadbalancers/{id}")))
+        .await;
+    assert_eq!(plain.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        plain.fault(),
+        format!("Validation failure: Cannot delete Load Balancer {id} - it has children")
+    );
+    let cascade = c
+        .delete(&Client::lbaas(&format!("/loadbalancers/{id}?cascade=true")))
+        .await;
+    assert_eq!(cascade.status, StatusCode::NO_CONTENT);
+    assert!(cascade.raw.is_empty());
+    assert_eq!(lb_status(&c, &id).await.1, "PENDING_DELETE");
+    let l = c
+        .get(&Client::lbaas(&format!("/listeners/{listener}")))
+        .await;
+    assert_eq!(l.body["listener"]["provisioning_status"], "PENDING_DELETE");
+    advance(3_000).await;
+    let gone = c.get(&Client::lbaas(&format!("/loadbalancers/{id}"))).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(gone.fault(), format!("Load Balancer {id} not found."));
+    assert_eq!(
+        c.get(&Client::lbaas(&format!("/listeners/{listener}")))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let snap = cloud.snapshot();
+    assert!(snap.loadbalancers.is_empty());
+    assert!(
+        snap.ports.iter().all(|p| p.id != vip_port),
+        "the VIP port goes with the LB"
+    );
+    assert_eq!(snap.subnet(&subnet).unwrap().used, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn child_crud_moves_the_lb_through_pending_update() {
+    let (_cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            simple_lb_body("lb", &subnet),
+        )
+        .await;
+    let id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    advance(10_000).await;
+    let l = c
+        .post(&Client::lbaas("/listeners"), json!({"listener": {"loadbalancer_id": id, "protocol": "TCP", "protocol_port": 443, "name": "l"}}))
+        .await;
+    assert_eq!(l.status, StatusCode::CREATED, "{}", l.raw);
+    assert_eq!(l.body["listener"]["provisioning_status"], "PENDING_CREATE");
+    assert_eq!(lb_status(&c, &id).await.1, "PENDING_UPDATE");
+    advance(2_000).await;
+    let lid = l.body["listener"]["id"].as_str().unwrap().to_owned();
+    let p = c
+        .post(&Client::lbaas("/pools"), json!({"pool": {"listener_id": lid, "protocol": "PROXY", "lb_algorithm": "LEAST_CONNECTIONS", "name": "p"}}))
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+    let pid = p.body["pool"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(p.body["pool"]["listeners"][0]["id"], lid.as_str());
+    advance(2_000).await;
+    let hm = c
+        .post(&Client::lbaas("/healthmonitors"), json!({"healthmonitor": {"pool_id": pid, "type": "HTTP", "delay": 5, "timeout": 3, "max_retries": 2}}))
+        .await;
+    assert_eq!(hm.status, StatusCode::CREATED, "{}", hm.raw);
+    assert_eq!(hm.body["healthmonitor"]["url_path"], "/");
+    assert_eq!(hm.body["healthmonitor"]["expected_codes"], "200");
+    assert_eq!(hm.body["healthmonitor"]["max_retries_down"], 3);
+    let pool = c.get(&Client::lbaas(&format!("/pools/{pid}"))).await;
+    assert_eq!(pool.body["pool"]["provisioning_status"], "PENDING_UPDATE");
+    advance(2_000).await;
+    let second = c
+        .post(&Client::lbaas("/healthmonitors"), json!({"healthmonitor": {"pool_id": pid, "type": "TCP", "delay": 5, "timeout": 3, "max_retries": 2}}))
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT);
+    assert_eq!(second.fault(), "This pool already has a health monitor");
+    let sp = c
+        .put(
+            &Client::lbaas(&format!("/pools/{pid}")),
+            json!({"pool": {"session_persistence": {"type": "SOURCE_IP"}}}),
+        )
+        .await;
+    assert_eq!(sp.body["pool"]["session_persistence"]["type"], "SOURCE_IP");
+    assert!(sp.body["pool"]["session_persistence"]["cookie_name"].is_null());
+    advance(2_000).await;
+    let cleared = c
+        .put(
+            &Client::lbaas(&format!("/pools/{pid}")),
+            json!({"pool": {"session_persistence": null}}),
+        )
+        .await;
+    assert!(cleared.body["pool"]["session_persistence"].is_null());
+    advance(2_000).await;
+    let del = c.delete(&Client::lbaas(&format!("/pools/{pid}"))).await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    advance(2_000).await;
+    assert_eq!(
+        c.get(&Client::lbaas(&format!("/pools/{pid}"))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let listener = c.get(&Client::lbaas(&format!("/listeners/{lid}"))).await;
+    assert!(
+        listener.body["listener"]["default_pool_id"].is_null(),
+        "deleting a pool detaches it"
+    );
+    assert_eq!(lb_status(&c, &id).await.1, "ACTIVE");
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_creates_end_in_error_and_such_an_lb_can_be_deleted_but_not_updated() {
+    let (cloud, c, subnet) = setup().await;
+    cloud.fail_next_creates(1);
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            full_lb_body("doomed", &subnet),
+        )
+        .await;
+    let id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    advance(10_000).await;
+    assert_eq!(lb_status(&c, &id).await.1, "ERROR");
+    let snap = cloud.snapshot();
+    let t = snap.loadbalancer("doomed").unwrap();
+    assert!(
+        t.loadbalancer
+            .listeners
+            .iter()
+            .all(|l| l.provisioning_status == Some(ProvisioningStatus::Error))
+    );
+    let put = c
+        .put(
+            &Client::lbaas(&format!("/loadbalancers/{id}")),
+            json!({"loadbalancer": {"name": "x"}}),
+        )
+        .await;
+    assert_eq!(
+        put.fault(),
+        format!("Invalid state ERROR of loadbalancer resource {id}")
+    );
+    let del = c
+        .delete(&Client::lbaas(&format!("/loadbalancers/{id}?cascade=true")))
+        .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    advance(3_000).await;
+    assert_eq!(lb_status(&c, &id).await.0, StatusCode::NOT_FOUND);
+    let next = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            simple_lb_body("fine", &subnet),
+        )
+        .await;
+    let next_id = next.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    advance(10_000).await;
+    assert_eq!(
+        lb_status(&c, &next_id).await.1,
+        "ACTIVE",
+        "only the next create fails"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_updates_end_in_error() {
+    let (cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            simple_lb_body("lb", &subnet),
+        )
+        .await;
+    let id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    advance(10_000).await;
+    cloud.fail_next_updates(1);
+    c.put(
+        &Client::lbaas(&format!("/loadbalancers/{id}")),
+        json!({"loadbalancer": {"name": "x"}}),
+    )
+    .await;
+    advance(2_000).await;
+    assert_eq!(lb_status(&c, &id).await.1, "ERROR");
+}
+
+#[tokio::test(start_paused = true)]
+async fn stuck_lbs_stay_pending_until_released() {
+    let (cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            simple_lb_body("lb", &subnet),
+        )
+        .await;
+    let id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    cloud.stick_load_balancer(&id, true);
+    advance(60_000).await;
+    assert_eq!(lb_status(&c, &id).await.1, "PENDING_CREATE");
+    cloud.set_stuck_pending(true);
+    cloud.stick_load_balancer(&id, false);
+    assert_eq!(lb_status(&c, &id).await.1, "PENDING_CREATE");
+    cloud.set_stuck_pending(false);
+    assert_eq!(
+        lb_status(&c, &id).await.1,
+        "ACTIVE",
+        "a released, overdue LB completes at once"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn zero_delays_show_pending_in_the_response_and_active_on_the_next_read() {
+    let cloud = cloud_with(|c| c.delays = ProvisioningDelays::ZERO).await;
+    let c = Client::login(&cloud).await;
+    let subnet = cloud.fixture().cluster_subnet_id.clone();
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            simple_lb_body("lb", &subnet),
+        )
+        .await;
+    assert_eq!(
+        r.body["loadbalancer"]["provisioning_status"],
+        "PENDING_CREATE"
+    );
+    let id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(lb_status(&c, &id).await.1, "ACTIVE");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_v2_0_alias_serves_the_same_api_and_counts_under_v2() {
+    let (cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            "/load-balancer/v2.0/lbaas/loadbalancers",
+            simple_lb_body("lb", &subnet),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let list = c.get("/load-balancer/v2/lbaas/loadbalancers?name=lb").await;
+    assert_eq!(list.body["loadbalancers"].as_array().unwrap().len(), 1);
+    assert_eq!(list.body["loadbalancers_links"], json!([]));
+    assert_eq!(cloud.call_count("POST", "/v2/lbaas/loadbalancers"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn snapshot_gives_topologies_with_ids_statuses_and_the_vip_floating_ip() {
+    let (cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            full_lb_body("snap", &subnet),
+        )
+        .await;
+    let port = r.body["loadbalancer"]["vip_port_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ext = cloud.fixture().external_network_id.clone();
+    let fip = c
+        .post(&Client::neutron("/floatingips"), json!({"floatingip": {"floating_network_id": ext, "port_id": port, "tags": ["kks-lb-cluster:c1"]}}))
+        .await;
+    assert_eq!(fip.status, StatusCode::CREATED, "{}", fip.raw);
+    advance(10_000).await;
+    let snap = cloud.snapshot();
+    let t = snap.loadbalancer("snap").unwrap();
+    assert_eq!(
+        t.loadbalancer.provisioning_status,
+        Some(ProvisioningStatus::Active)
+    );
+    assert_eq!(t.member_count(), 3);
+    let keys: Vec<_> = t
+        .loadbalancer
+        .listeners
+        .iter()
+        .map(|l| l.key().to_string())
+        .collect();
+    assert_eq!(keys, vec!["TCP/80", "UDP/53"], "normalized order");
+    let fip = t.floatingip.as_ref().unwrap();
+    assert_eq!(fip.port_id.as_deref(), Some(port.as_str()));
+    assert_eq!(snap.subnet(&subnet).unwrap().used, 1);
+}
