@@ -1,1 +1,27 @@
-//! placeholder
+//! OpenStack I/O for kks-lb: discover what the cloud supports, observe a Service's load
+//! balancer, and execute plans.
+//!
+//! Role in the pipeline: the only crate below the controller that talks to a cloud.
+//!
+//! - [`client::OpenStackClient`]: one osauth session (one token, one catalog, one connection
+//!   pool) shared by Octavia and Neutron calls, with a per-call timeout, a global token bucket
+//!   and re-authentication.
+//! - [`capabilities`]: Octavia's maximum API version and providers, as planner data.
+//! - [`observe`]: finds a Service's load balancer by id or name, verifies ownership tags before
+//!   anything else, and reads the whole tree with one filtered list call per kind.
+//! - [`execute`]: runs a planner `Plan` step by step, waiting for ACTIVE between mutations of
+//!   one load balancer, retrying what is retryable, one plan at a time per load balancer.
+
+pub mod capabilities;
+pub mod client;
+pub mod error;
+pub mod execute;
+pub mod observe;
+pub mod pacing;
+
+pub use capabilities::{CapabilitiesCache, discover};
+pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
+pub use error::{Error, Result, Service};
+pub use execute::{ExecuteConfig, Executor, Outcome};
+pub use observe::{Observation, Ownership, observe};
+pub use pacing::{Backoff, TokenBucket};

@@ -1,0 +1,803 @@
+//! [`Executor`]: runs a planner `Plan` against OpenStack.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kks_lb_octavia_model::{ListenerKey, Protocol, ProvisioningStatus, Topology};
+use kks_lb_planner::plan::{FIP_KEY, LB_KEY, VIP_PORT_KEY, listener_key, monitor_key, pool_key};
+use kks_lb_planner::{Changes, ObjRef, Plan, Step};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::client::{OpenStackClient, Reply};
+use crate::error::{Error, Result, Service};
+use crate::pacing::Backoff;
+
+/// How the executor paces itself.
+#[derive(Debug, Clone)]
+pub struct ExecuteConfig {
+    /// Backoff between polls for ACTIVE and between retries (SPEC.md §8: 1 s, cap 5 s).
+    pub backoff: Backoff,
+    /// The longest wait for one load balancer to leave PENDING_* (default 10 min).
+    pub wait_limit: Duration,
+    /// Attempts per call for retryable errors (default 6).
+    pub max_attempts: u32,
+}
+
+impl Default for ExecuteConfig {
+    fn default() -> Self {
+        ExecuteConfig {
+            backoff: Backoff::default(),
+            wait_limit: Duration::from_secs(600),
+            max_attempts: 6,
+        }
+    }
+}
+
+/// What an executed plan left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The load balancer id (`None` after a delete).
+    pub loadbalancer_id: Option<String>,
+    /// The VIP address.
+    pub vip_address: Option<String>,
+    /// The VIP port.
+    pub vip_port_id: Option<String>,
+    /// The floating IP address bound to the VIP, if any.
+    pub floating_ip: Option<String>,
+    /// Steps executed.
+    pub steps_done: usize,
+}
+
+/// Runs plans: steps in order, symbolic references resolved from observed ids and from the
+/// responses of earlier steps, a wait for ACTIVE between mutations of one load balancer,
+/// retries of retryable errors, and at most one executing plan per load balancer.
+#[derive(Debug)]
+pub struct Executor {
+    client: OpenStackClient,
+    cfg: ExecuteConfig,
+    locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+struct Run<'a> {
+    ex: &'a Executor,
+    ids: BTreeMap<String, String>,
+    vip_address: Option<String>,
+    floating_ip: Option<String>,
+    /// The load balancer may be PENDING_*: wait before the next mutation.
+    busy: bool,
+    deleted: bool,
+}
+
+impl Executor {
+    /// An executor over a client.
+    pub fn new(client: OpenStackClient, cfg: ExecuteConfig) -> Self {
+        Executor {
+            client,
+            cfg,
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &OpenStackClient {
+        &self.client
+    }
+
+    /// Executes `plan`, made against `observed`, for the load balancer named `lb_name`.
+    ///
+    /// # Guarantees
+    /// - Steps run in order, each once; a step's references are resolved from `observed`'s
+    ///   ids and from the responses of earlier steps.
+    /// - Between two mutations of the load balancer the executor waits for ACTIVE, polling
+    ///   with capped exponential backoff and jitter on tokio time, up to the wait limit.
+    /// - Retryable errors (5xx, 409, 429, timeouts) are retried with backoff; a create is
+    ///   retried only when OpenStack answered, so a lost answer never creates twice.
+    /// - A load balancer that goes to ERROR while being created is deleted, so the next
+    ///   reconcile creates it anew; ERROR after an update stops the plan.
+    /// - One plan at a time per `lb_name`: a second call waits for the first.
+    /// - Cancellable: dropping the future stops after the call in flight; the next
+    ///   observe + plan + execute continues from what exists.
+    ///
+    /// # Errors
+    /// [`Error::Step`] naming the failed step and carrying the OpenStack status and request
+    /// id, [`Error::LoadBalancerFailed`], [`Error::WaitTimeout`].
+    pub async fn execute(
+        &self,
+        lb_name: &str,
+        plan: &Plan,
+        observed: Option<&Topology>,
+    ) -> Result<Outcome> {
+        let lock = {
+            let mut locks = self.locks.lock().await;
+            locks.entry(lb_name.to_owned()).or_default().clone()
+        };
+        let _guard = lock.lock().await;
+        let mut run = Run {
+            ex: self,
+            ids: BTreeMap::new(),
+            vip_address: None,
+            floating_ip: None,
+            busy: false,
+            deleted: false,
+        };
+        if let Some(o) = observed {
+            run.seed(o);
+        }
+        for (i, step) in plan.steps.iter().enumerate() {
+            let n = i + 1;
+            if step.locks_loadbalancer()
+                && run.busy
+                && !matches!(step, Step::CreateLoadbalancer { .. })
+            {
+                run.wait_active(n, step.op(), false).await?;
+            }
+            run.step(n, step).await.map_err(|e| match e {
+                Error::Step { .. }
+                | Error::LoadBalancerFailed { .. }
+                | Error::UnresolvedReference { .. } => e,
+                other => Error::Step {
+                    step: n,
+                    op: step.op(),
+                    source: Box::new(other),
+                },
+            })?;
+            if step.locks_loadbalancer() && !run.deleted {
+                run.busy = true;
+            }
+            if let Step::CreateLoadbalancer { .. } = step {
+                // Only a freshly created load balancer is deleted when it ends in ERROR.
+                run.wait_active(n, step.op(), true).await?;
+                run.busy = false;
+            }
+        }
+        if run.busy && !run.deleted {
+            run.wait_active(plan.steps.len(), "wait", false).await?;
+        }
+        Ok(Outcome {
+            loadbalancer_id: run.ids.get(LB_KEY).cloned(),
+            vip_address: run.vip_address,
+            vip_port_id: run.ids.get(VIP_PORT_KEY).cloned(),
+            floating_ip: run.floating_ip,
+            steps_done: plan.steps.len(),
+        })
+    }
+
+    /// Calls with retries of retryable errors. `lb` is waited for on 409 (locked).
+    #[allow(clippy::too_many_arguments)]
+    async fn call(
+        &self,
+        service: Service,
+        method: Method,
+        path: &[&str],
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        idempotent: bool,
+        lb: Option<&str>,
+    ) -> Result<Reply> {
+        let mut attempt = 0;
+        loop {
+            match self
+                .client
+                .call(service, method.clone(), path, query, body)
+                .await
+            {
+                Ok(r) => return Ok(r),
+                Err(e) => {
+                    let answered = matches!(e, Error::Api { .. });
+                    let retry = e.is_retryable()
+                        && (idempotent || answered)
+                        && attempt + 1 < self.cfg.max_attempts;
+                    if !retry {
+                        return Err(e);
+                    }
+                    tracing::debug!(error = &e as &dyn std::error::Error, attempt, "retrying");
+                    match (e.status(), lb) {
+                        (Some(409), Some(id)) => {
+                            self.wait_for(id, Instant::now()).await.map(|_| ())?;
+                        }
+                        _ => tokio::time::sleep(self.cfg.backoff.delay(attempt)).await,
+                    }
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Polls the load balancer until it leaves PENDING_*; returns the final status, or `None`
+    /// when it is gone.
+    async fn wait_for(&self, id: &str, started: Instant) -> Result<Option<ProvisioningStatus>> {
+        let mut n = 0;
+        loop {
+            let status = match self
+                .client
+                .call(
+                    Service::Octavia,
+                    Method::GET,
+                    &["lbaas", "loadbalancers", id],
+                    &[],
+                    None,
+                )
+                .await
+            {
+                Ok(r) => r
+                    .body
+                    .pointer("/loadbalancer/provisioning_status")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<ProvisioningStatus>().ok()),
+                Err(e) if e.is_not_found() => return Ok(None),
+                Err(e) if e.is_retryable() => None,
+                Err(e) => return Err(e),
+            };
+            match status {
+                Some(s) if !s.is_pending() => return Ok(Some(s)),
+                _ => {}
+            }
+            if started.elapsed() >= self.cfg.wait_limit {
+                return Err(Error::WaitTimeout {
+                    lb_id: id.to_owned(),
+                    status: status.map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(self.cfg.backoff.delay(n)).await;
+            n += 1;
+        }
+    }
+}
+
+/// Removes `null` values and observed-only fields (ids, statuses) from a request body.
+fn request_body(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, x) in m {
+                if x.is_null()
+                    || matches!(
+                        k.as_str(),
+                        "id" | "provisioning_status" | "operating_status" | "vip_port_id"
+                    )
+                {
+                    continue;
+                }
+                out.insert(k.clone(), request_body(x));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(request_body).collect()),
+        other => other.clone(),
+    }
+}
+
+fn changes_body(changes: &Changes) -> Value {
+    Value::Object(
+        changes
+            .iter()
+            .map(|(k, c)| (k.clone(), c.to.clone()))
+            .collect(),
+    )
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Value> {
+    serde_json::to_value(v).map_err(|e| Error::Decode {
+        what: "request body".into(),
+        message: e.to_string(),
+    })
+}
+
+fn str_at<'v>(v: &'v Value, ptr: &str) -> Option<&'v str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+impl Run<'_> {
+    fn seed(&mut self, o: &Topology) {
+        let lb = &o.loadbalancer;
+        if let Some(id) = &lb.id {
+            self.ids.insert(LB_KEY.to_owned(), id.clone());
+        }
+        if let Some(p) = &lb.vip_port_id {
+            self.ids.insert(VIP_PORT_KEY.to_owned(), p.clone());
+        }
+        self.vip_address.clone_from(&lb.vip_address);
+        self.busy = lb
+            .provisioning_status
+            .is_none_or(ProvisioningStatus::is_pending);
+        for l in &lb.listeners {
+            let k = l.key();
+            if let Some(id) = &l.id {
+                self.ids.insert(listener_key(k), id.clone());
+            }
+            if let Some(p) = &l.default_pool {
+                if let Some(id) = &p.id {
+                    self.ids.insert(pool_key(k), id.clone());
+                }
+                if let Some(id) = p.healthmonitor.as_ref().and_then(|h| h.id.as_ref()) {
+                    self.ids.insert(monitor_key(k), id.clone());
+                }
+            }
+        }
+        if let Some(f) = &o.floatingip {
+            if let Some(id) = &f.id {
+                self.ids.insert(FIP_KEY.to_owned(), id.clone());
+            }
+            self.floating_ip.clone_from(&f.floating_ip_address);
+        }
+    }
+
+    fn resolve(&self, n: usize, op: &'static str, r: &ObjRef) -> Result<String> {
+        r.id.clone()
+            .or_else(|| self.ids.get(&r.key).cloned())
+            .ok_or_else(|| Error::UnresolvedReference {
+                step: n,
+                op,
+                key: r.key.clone(),
+            })
+    }
+
+    fn lb_id(&self) -> Option<String> {
+        self.ids.get(LB_KEY).cloned()
+    }
+
+    async fn wait_active(&mut self, n: usize, op: &'static str, created: bool) -> Result<()> {
+        let Some(id) = self.lb_id() else {
+            return Ok(());
+        };
+        match self.ex.wait_for(&id, Instant::now()).await? {
+            Some(ProvisioningStatus::Error) => {
+                if created {
+                    // SPEC.md §8: an LB that ends in ERROR on create is deleted and recreated on
+                    // the next reconcile.
+                    let _ = self
+                        .ex
+                        .call(
+                            Service::Octavia,
+                            Method::DELETE,
+                            &["lbaas", "loadbalancers", &id],
+                            &[("cascade", "true".into())],
+                            None,
+                            true,
+                            None,
+                        )
+                        .await;
+                }
+                Err(Error::LoadBalancerFailed {
+                    lb_id: id,
+                    step: n,
+                    op,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn octavia(
+        &self,
+        method: Method,
+        path: &[&str],
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<Reply> {
+        let lb = self.lb_id();
+        self.ex
+            .call(
+                Service::Octavia,
+                method,
+                path,
+                &[],
+                body,
+                idempotent,
+                lb.as_deref(),
+            )
+            .await
+    }
+
+    async fn neutron(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<Reply> {
+        self.ex
+            .call(
+                Service::Neutron,
+                method,
+                path,
+                query,
+                body,
+                idempotent,
+                None,
+            )
+            .await
+    }
+
+    async fn delete(
+        &self,
+        service: Service,
+        path: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<()> {
+        let lb = self.lb_id();
+        match self
+            .ex
+            .call(
+                service,
+                Method::DELETE,
+                path,
+                query,
+                None,
+                true,
+                lb.as_deref(),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn with_project(&self, mut body: Value) -> Value {
+        if let (Some(p), Some(m)) = (self.ex.client.noauth_project(), body.as_object_mut()) {
+            m.insert("project_id".into(), Value::String(p.to_owned()));
+        }
+        body
+    }
+
+    /// Records the ids of a listener (and its default pool) from a create response.
+    fn record_listener(&mut self, l: &Value) {
+        let (Some(id), Some(protocol), Some(port)) = (
+            str_at(l, "/id"),
+            str_at(l, "/protocol").and_then(|p| p.parse::<Protocol>().ok()),
+            l.get("protocol_port")
+                .and_then(Value::as_u64)
+                .and_then(|p| u16::try_from(p).ok()),
+        ) else {
+            return;
+        };
+        let k = ListenerKey {
+            protocol,
+            protocol_port: port,
+        };
+        self.ids.insert(listener_key(k), id.to_owned());
+        if let Some(pool) = str_at(l, "/default_pool_id") {
+            self.ids.insert(pool_key(k), pool.to_owned());
+        }
+    }
+
+    #[allow(clippy::too_many_lines)]
+    async fn step(&mut self, n: usize, step: &Step) -> Result<()> {
+        let op = step.op();
+        let span = tracing::info_span!("step", n, op, lb = self.lb_id().unwrap_or_default());
+        let _enter = span.enter();
+        match step {
+            Step::CreateLoadbalancer { loadbalancer } => {
+                let body = json!({ "loadbalancer": self.with_project(request_body(&to_json(loadbalancer)?)) });
+                let r = self
+                    .octavia(
+                        Method::POST,
+                        &["lbaas", "loadbalancers"],
+                        Some(&body),
+                        false,
+                    )
+                    .await?;
+                let lb = r.body.get("loadbalancer").cloned().unwrap_or(Value::Null);
+                let id = str_at(&lb, "/id").ok_or_else(|| Error::Decode {
+                    what: "load balancer create".into(),
+                    message: "no id in the response".into(),
+                })?;
+                self.ids.insert(LB_KEY.to_owned(), id.to_owned());
+                if let Some(p) = str_at(&lb, "/vip_port_id") {
+                    self.ids.insert(VIP_PORT_KEY.to_owned(), p.to_owned());
+                }
+                self.vip_address = str_at(&lb, "/vip_address").map(str::to_owned);
+                for l in lb
+                    .get("listeners")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    self.record_listener(l);
+                }
+                self.deleted = false;
+            }
+            Step::UpdateLoadbalancer {
+                loadbalancer,
+                changes,
+            } => {
+                let id = self.resolve(n, op, loadbalancer)?;
+                let body = json!({ "loadbalancer": changes_body(changes) });
+                self.octavia(
+                    Method::PUT,
+                    &["lbaas", "loadbalancers", &id],
+                    Some(&body),
+                    true,
+                )
+                .await?;
+            }
+            Step::DeleteLoadbalancer {
+                loadbalancer,
+                cascade,
+            } => {
+                let id = self.resolve(n, op, loadbalancer)?;
+                let query = if *cascade {
+                    vec![("cascade", "true".to_owned())]
+                } else {
+                    vec![]
+                };
+                self.delete(Service::Octavia, &["lbaas", "loadbalancers", &id], &query)
+                    .await?;
+                // Wait until it is gone, so nothing it held outlives the plan.
+                self.ex.wait_for(&id, Instant::now()).await?;
+                self.ids.clear();
+                self.vip_address = None;
+                self.deleted = true;
+                self.busy = false;
+            }
+            Step::CreateListener {
+                loadbalancer,
+                listener,
+            } => {
+                let lb = self.resolve(n, op, loadbalancer)?;
+                let mut body = request_body(&to_json(listener)?);
+                if let Some(m) = body.as_object_mut() {
+                    m.insert("loadbalancer_id".into(), Value::String(lb));
+                }
+                let body = json!({ "listener": self.with_project(body) });
+                let r = self
+                    .octavia(Method::POST, &["lbaas", "listeners"], Some(&body), false)
+                    .await?;
+                let l = r.body.get("listener").cloned().unwrap_or(Value::Null);
+                self.record_listener(&l);
+            }
+            Step::UpdateListener { listener, changes } => {
+                let id = self.resolve(n, op, listener)?;
+                let body = json!({ "listener": changes_body(changes) });
+                self.octavia(Method::PUT, &["lbaas", "listeners", &id], Some(&body), true)
+                    .await?;
+            }
+            Step::DeleteListener { listener } => {
+                let id = self.resolve(n, op, listener)?;
+                self.delete(Service::Octavia, &["lbaas", "listeners", &id], &[])
+                    .await?;
+                self.ids.remove(&listener.key);
+            }
+            Step::CreatePool { listener, pool } => {
+                // The pool alone, then its members in one batch and its monitor: the pool
+                // create API takes no nested children outside a fully-populated create.
+                let l = self.resolve(n, op, listener)?;
+                let mut body = request_body(&to_json(pool)?);
+                let (members, monitor) = match body.as_object_mut() {
+                    Some(m) => {
+                        m.insert("listener_id".into(), Value::String(l));
+                        (m.remove("members"), m.remove("healthmonitor"))
+                    }
+                    None => (None, None),
+                };
+                let body = json!({ "pool": self.with_project(body) });
+                let r = self
+                    .octavia(Method::POST, &["lbaas", "pools"], Some(&body), false)
+                    .await?;
+                let id = str_at(&r.body, "/pool/id")
+                    .ok_or_else(|| Error::Decode {
+                        what: "pool create".into(),
+                        message: "no id".into(),
+                    })?
+                    .to_owned();
+                let suffix = listener
+                    .key
+                    .split_once('/')
+                    .map_or("", |(_, s)| s)
+                    .to_owned();
+                self.ids.insert(format!("pool/{suffix}"), id.clone());
+                if let Some(ms) = members.filter(|m| m.as_array().is_some_and(|a| !a.is_empty())) {
+                    self.wait_active(n, op, false).await?;
+                    let body = json!({ "members": ms });
+                    self.octavia(
+                        Method::PUT,
+                        &["lbaas", "pools", &id, "members"],
+                        Some(&body),
+                        true,
+                    )
+                    .await?;
+                }
+                if let Some(mut hm) = monitor {
+                    self.wait_active(n, op, false).await?;
+                    if let Some(m) = hm.as_object_mut() {
+                        m.insert("pool_id".into(), Value::String(id.clone()));
+                    }
+                    let body = json!({ "healthmonitor": self.with_project(hm) });
+                    let r = self
+                        .octavia(
+                            Method::POST,
+                            &["lbaas", "healthmonitors"],
+                            Some(&body),
+                            false,
+                        )
+                        .await?;
+                    if let Some(hm_id) = str_at(&r.body, "/healthmonitor/id") {
+                        self.ids
+                            .insert(format!("healthmonitor/{suffix}"), hm_id.to_owned());
+                    }
+                }
+            }
+            Step::UpdatePool { pool, changes } => {
+                let id = self.resolve(n, op, pool)?;
+                let body = json!({ "pool": changes_body(changes) });
+                self.octavia(Method::PUT, &["lbaas", "pools", &id], Some(&body), true)
+                    .await?;
+            }
+            Step::DeletePool { pool } => {
+                let id = self.resolve(n, op, pool)?;
+                self.delete(Service::Octavia, &["lbaas", "pools", &id], &[])
+                    .await?;
+                self.ids.remove(&pool.key);
+            }
+            Step::ReplaceMembers { pool, members } => {
+                let id = self.resolve(n, op, pool)?;
+                let body = json!({ "members": request_body(&to_json(members)?) });
+                self.octavia(
+                    Method::PUT,
+                    &["lbaas", "pools", &id, "members"],
+                    Some(&body),
+                    true,
+                )
+                .await?;
+            }
+            Step::CreateHealthmonitor {
+                pool,
+                healthmonitor,
+            } => {
+                let p = self.resolve(n, op, pool)?;
+                let mut body = request_body(&to_json(healthmonitor)?);
+                if let Some(m) = body.as_object_mut() {
+                    m.insert("pool_id".into(), Value::String(p));
+                }
+                let body = json!({ "healthmonitor": self.with_project(body) });
+                let r = self
+                    .octavia(
+                        Method::POST,
+                        &["lbaas", "healthmonitors"],
+                        Some(&body),
+                        false,
+                    )
+                    .await?;
+                if let Some(id) = str_at(&r.body, "/healthmonitor/id") {
+                    let suffix = pool.key.split_once('/').map_or("", |(_, s)| s);
+                    self.ids
+                        .insert(format!("healthmonitor/{suffix}"), id.to_owned());
+                }
+            }
+            Step::UpdateHealthmonitor {
+                healthmonitor,
+                changes,
+            } => {
+                let id = self.resolve(n, op, healthmonitor)?;
+                let body = json!({ "healthmonitor": changes_body(changes) });
+                self.octavia(
+                    Method::PUT,
+                    &["lbaas", "healthmonitors", &id],
+                    Some(&body),
+                    true,
+                )
+                .await?;
+            }
+            Step::DeleteHealthmonitor { healthmonitor } => {
+                let id = self.resolve(n, op, healthmonitor)?;
+                self.delete(Service::Octavia, &["lbaas", "healthmonitors", &id], &[])
+                    .await?;
+                self.ids.remove(&healthmonitor.key);
+            }
+            Step::CreateFloatingip { port, floatingip } => {
+                let port = self.resolve(n, op, port)?;
+                let network = floatingip.floating_network_id.clone().ok_or_else(|| {
+                    Error::Config(
+                        "no floating-network-id configured for external load balancers".into(),
+                    )
+                })?;
+                let mut body = json!({
+                    "floating_network_id": network,
+                    "port_id": port,
+                    "description": floatingip.description,
+                });
+                if !floatingip.tags.is_empty() {
+                    body["tags"] = to_json(&floatingip.tags)?;
+                }
+                let body = json!({ "floatingip": self.with_project(body) });
+                let r = self
+                    .neutron(Method::POST, &["floatingips"], &[], Some(&body), false)
+                    .await?;
+                if let Some(id) = str_at(&r.body, "/floatingip/id") {
+                    self.ids.insert(FIP_KEY.to_owned(), id.to_owned());
+                }
+                self.floating_ip =
+                    str_at(&r.body, "/floatingip/floating_ip_address").map(str::to_owned);
+            }
+            Step::AssociateFloatingip { floatingip, port } => {
+                let port = self.resolve(n, op, port)?;
+                let address = floatingip
+                    .floating_ip_address
+                    .clone()
+                    .ok_or_else(|| Error::Config("associate_floatingip needs an address".into()))?;
+                let r = self
+                    .neutron(
+                        Method::GET,
+                        &["floatingips"],
+                        &[("floating_ip_address", address.clone())],
+                        None,
+                        true,
+                    )
+                    .await?;
+                let found = r
+                    .body
+                    .get("floatingips")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.first())
+                    .cloned();
+                let Some(fip) = found else {
+                    return Err(Error::FloatingIpNotFound { address });
+                };
+                let id = str_at(&fip, "/id").unwrap_or_default().to_owned();
+                match str_at(&fip, "/port_id") {
+                    Some(p) if p == port => {}
+                    Some(p) => {
+                        return Err(Error::FloatingIpInUse {
+                            address,
+                            port_id: p.to_owned(),
+                        });
+                    }
+                    None => {
+                        let body = json!({ "floatingip": { "port_id": port } });
+                        self.neutron(Method::PUT, &["floatingips", &id], &[], Some(&body), true)
+                            .await?;
+                    }
+                }
+                self.ids.insert(FIP_KEY.to_owned(), id);
+                self.floating_ip = Some(address);
+            }
+            Step::DisassociateFloatingip { floatingip } => {
+                let id = self.resolve(n, op, floatingip)?;
+                let body = json!({ "floatingip": { "port_id": null } });
+                match self
+                    .neutron(Method::PUT, &["floatingips", &id], &[], Some(&body), true)
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e),
+                }
+                self.ids.remove(FIP_KEY);
+                self.floating_ip = None;
+            }
+            Step::DeleteFloatingip { floatingip } => {
+                let id = self.resolve(n, op, floatingip)?;
+                self.delete(Service::Neutron, &["floatingips", &id], &[])
+                    .await?;
+                self.ids.remove(FIP_KEY);
+                self.floating_ip = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_bodies_drop_nulls_ids_and_statuses_at_every_depth() {
+        let v = json!({
+            "id": "x", "name": "lb", "vip_address": null, "provisioning_status": "ACTIVE",
+            "listeners": [{"id": "l", "protocol": "TCP", "default_pool": {"members": [{"id": "m", "address": "10.0.0.1", "monitor_port": null}]}}]
+        });
+        assert_eq!(
+            request_body(&v),
+            json!({"name": "lb", "listeners": [{"protocol": "TCP", "default_pool": {"members": [{"address": "10.0.0.1"}]}}]})
+        );
+    }
+}

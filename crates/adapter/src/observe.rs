@@ -1,0 +1,476 @@
+//! [`observe`]: find a Service's load balancer, verify that it is ours, and read its whole tree
+//! with one filtered list call per kind.
+
+use std::collections::BTreeMap;
+
+use kks_lb_octavia_model::api::neutron::FloatingIpList;
+use kks_lb_octavia_model::api::octavia::{
+    HealthMonitorResponse, ListenerList, LoadBalancerList, LoadBalancerResponse, LoadBalancerRoot,
+    MemberList, PoolList, PoolResponse,
+};
+use kks_lb_octavia_model::{
+    FloatingIp, HealthMonitor, Listener, LoadBalancer, Member, Pool, SessionPersistence, Topology,
+};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::client::{OpenStackClient, Reply};
+use crate::error::{Error, Result, Service};
+
+/// How to recognise a Service's load balancer and decide whether kks-lb may touch it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownership {
+    /// The load balancer name (`kube_service_<cluster>_<namespace>_<service>`).
+    pub name: String,
+    /// The cluster tag every load balancer of this cluster carries.
+    pub cluster_tag: String,
+    /// The Service's tag, when the Service has a UID.
+    pub service_tag: Option<String>,
+    /// The `load-balancer-id` annotation, if set.
+    pub id: Option<String>,
+    /// Adopt an untagged load balancer of exactly this name (migration from OCCM).
+    pub adopt_untagged: bool,
+    /// Whether the cloud has tags (Octavia >= 2.5); without them ownership is by name.
+    pub tags_supported: bool,
+}
+
+/// What [`observe`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation {
+    /// No load balancer; `stale_id` is set when the `load-balancer-id` annotation named one
+    /// that no longer exists.
+    Missing {
+        /// The id that answered 404.
+        stale_id: Option<String>,
+    },
+    /// Our load balancer, with its whole tree and floating IP.
+    Owned(Box<Topology>),
+    /// A load balancer we must not touch.
+    Foreign {
+        /// Its id.
+        id: String,
+        /// Its name.
+        name: String,
+        /// Why it is not ours.
+        reason: String,
+    },
+}
+
+fn decode<T: DeserializeOwned>(what: &str, reply: Reply) -> Result<T> {
+    serde_json::from_value(reply.body).map_err(|e| Error::Decode {
+        what: what.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Whether `lb` is ours under `owner`, or why not.
+pub fn ownership_of(owner: &Ownership, name: &str, tags: &[String]) -> Result<(), String> {
+    if !owner.tags_supported {
+        return if name == owner.name {
+            Ok(())
+        } else {
+            Err(format!(
+                "its name {name:?} is not {:?} and the cloud has no tags",
+                owner.name
+            ))
+        };
+    }
+    if tags.contains(&owner.cluster_tag) {
+        let other_service = tags.iter().find(|t| {
+            t.starts_with("kks-lb-service:") && owner.service_tag.as_ref().is_some_and(|s| s != *t)
+        });
+        return match other_service {
+            Some(t) => Err(format!("it belongs to another Service ({t})")),
+            None => Ok(()),
+        };
+    }
+    if owner.adopt_untagged
+        && name == owner.name
+        && !tags.iter().any(|t| t.starts_with("kks-lb-cluster:"))
+    {
+        return Ok(());
+    }
+    if tags.iter().any(|t| t.starts_with("kks-lb-cluster:")) {
+        return Err("it carries another cluster's tag".to_owned());
+    }
+    Err(format!(
+        "it lacks the cluster tag {}{}",
+        owner.cluster_tag,
+        if name == owner.name {
+            " (an untagged load balancer of this name: set --adopt-untagged to adopt it)"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// Finds the Service's load balancer (by the `load-balancer-id` annotation, else by name),
+/// checks ownership before reading anything else, then reads listeners and pools with one
+/// `?loadbalancer_id=` list call each, members with one call per pool, each health monitor,
+/// and the floating IP bound to the VIP port.
+///
+/// # Errors
+/// API and decode errors. A foreign load balancer is not an error but
+/// [`Observation::Foreign`].
+pub async fn observe(client: &OpenStackClient, owner: &Ownership) -> Result<Observation> {
+    let mut stale_id = None;
+    let lb: Option<LoadBalancerResponse> = match &owner.id {
+        Some(id) => {
+            match client
+                .call(
+                    Service::Octavia,
+                    Method::GET,
+                    &["lbaas", "loadbalancers", id],
+                    &[],
+                    None,
+                )
+                .await
+            {
+                Ok(reply) => Some(
+                    decode::<LoadBalancerRoot<LoadBalancerResponse>>("load balancer", reply)?
+                        .loadbalancer,
+                ),
+                Err(e) if e.is_not_found() => {
+                    stale_id = Some(id.clone());
+                    None
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        None => None,
+    };
+    let lb = match lb {
+        Some(lb) => Some(lb),
+        None => {
+            let reply = client
+                .call(
+                    Service::Octavia,
+                    Method::GET,
+                    &["lbaas", "loadbalancers"],
+                    &[("name", owner.name.clone())],
+                    None,
+                )
+                .await?;
+            let list: LoadBalancerList = decode("load balancer list", reply)?;
+            let candidates: Vec<_> = list
+                .loadbalancers
+                .into_iter()
+                .filter(|lb| lb.name == owner.name)
+                .filter(|lb| {
+                    lb.provisioning_status != kks_lb_octavia_model::ProvisioningStatus::Deleted
+                })
+                .collect();
+            // Prefer one that is ours; report a foreign one only when nothing else matches.
+            match candidates
+                .iter()
+                .position(|lb| ownership_of(owner, &lb.name, &lb.tags).is_ok())
+            {
+                Some(i) => candidates.into_iter().nth(i),
+                None => match candidates.into_iter().next() {
+                    Some(lb) => {
+                        let reason = ownership_of(owner, &lb.name, &lb.tags)
+                            .err()
+                            .unwrap_or_default();
+                        return Ok(Observation::Foreign {
+                            id: lb.id,
+                            name: lb.name,
+                            reason,
+                        });
+                    }
+                    None => None,
+                },
+            }
+        }
+    };
+    let Some(lb) = lb else {
+        return Ok(Observation::Missing { stale_id });
+    };
+    if let Err(reason) = ownership_of(owner, &lb.name, &lb.tags) {
+        return Ok(Observation::Foreign {
+            id: lb.id,
+            name: lb.name,
+            reason,
+        });
+    }
+    read_tree(client, lb)
+        .await
+        .map(|t| Observation::Owned(Box::new(t)))
+}
+
+async fn read_tree(client: &OpenStackClient, lb: LoadBalancerResponse) -> Result<Topology> {
+    let by_lb = [("loadbalancer_id", lb.id.clone())];
+    let listeners: ListenerList = decode(
+        "listener list",
+        client
+            .call(
+                Service::Octavia,
+                Method::GET,
+                &["lbaas", "listeners"],
+                &by_lb,
+                None,
+            )
+            .await?,
+    )?;
+    let pools: PoolList = decode(
+        "pool list",
+        client
+            .call(
+                Service::Octavia,
+                Method::GET,
+                &["lbaas", "pools"],
+                &by_lb,
+                None,
+            )
+            .await?,
+    )?;
+    let pools: BTreeMap<String, PoolResponse> =
+        pools.pools.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let mut monitors: BTreeMap<String, HealthMonitorResponse> = BTreeMap::new();
+    let mut members: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+    for pool in pools.values() {
+        if let Some(hm_id) = &pool.healthmonitor_id {
+            match client
+                .call(
+                    Service::Octavia,
+                    Method::GET,
+                    &["lbaas", "healthmonitors", hm_id],
+                    &[],
+                    None,
+                )
+                .await
+            {
+                Ok(reply) => {
+                    let body = reply
+                        .body
+                        .get("healthmonitor")
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    let hm: HealthMonitorResponse =
+                        serde_json::from_value(body).map_err(|e| Error::Decode {
+                            what: "health monitor".into(),
+                            message: e.to_string(),
+                        })?;
+                    monitors.insert(hm_id.clone(), hm);
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let list: MemberList = decode(
+            "member list",
+            client
+                .call(
+                    Service::Octavia,
+                    Method::GET,
+                    &["lbaas", "pools", &pool.id, "members"],
+                    &[],
+                    None,
+                )
+                .await?,
+        )?;
+        let mut ms: Vec<Member> = list
+            .members
+            .into_iter()
+            .map(|m| Member {
+                id: Some(m.id),
+                name: m.name,
+                address: m.address,
+                protocol_port: m.protocol_port,
+                subnet_id: m.subnet_id,
+                weight: m.weight,
+                monitor_port: m.monitor_port,
+                provisioning_status: Some(m.provisioning_status),
+                operating_status: Some(m.operating_status),
+            })
+            .collect();
+        ms.sort_by(Member::cmp_key);
+        members.insert(pool.id.clone(), ms);
+    }
+
+    let mut out_listeners: Vec<Listener> = listeners
+        .listeners
+        .into_iter()
+        .map(|l| {
+            let default_pool = l
+                .default_pool_id
+                .as_ref()
+                .and_then(|pid| pools.get(pid))
+                .map(|p| Pool {
+                    id: Some(p.id.clone()),
+                    name: p.name.clone(),
+                    protocol: p.protocol,
+                    lb_algorithm: p.lb_algorithm,
+                    session_persistence: p.session_persistence.as_ref().map(|s| {
+                        SessionPersistence {
+                            kind: s.kind,
+                            cookie_name: s.cookie_name.clone(),
+                        }
+                    }),
+                    tags: sorted(p.tags.clone()),
+                    members: members.remove(&p.id).unwrap_or_default(),
+                    healthmonitor: p
+                        .healthmonitor_id
+                        .as_ref()
+                        .and_then(|h| monitors.get(h))
+                        .map(|hm| HealthMonitor {
+                            id: Some(hm.id.clone()),
+                            name: hm.name.clone(),
+                            kind: hm.kind,
+                            delay: hm.delay,
+                            timeout: hm.timeout,
+                            max_retries: hm.max_retries,
+                            max_retries_down: hm.max_retries_down,
+                            http_method: hm.http_method.clone(),
+                            url_path: hm.url_path.clone(),
+                            expected_codes: hm.expected_codes.clone(),
+                            tags: sorted(hm.tags.clone()),
+                            provisioning_status: Some(hm.provisioning_status),
+                            operating_status: Some(hm.operating_status),
+                        }),
+                    provisioning_status: Some(p.provisioning_status),
+                    operating_status: Some(p.operating_status),
+                });
+            Listener {
+                id: Some(l.id),
+                name: l.name,
+                protocol: l.protocol,
+                protocol_port: l.protocol_port,
+                connection_limit: l.connection_limit,
+                timeout_client_data: l.timeout_client_data,
+                timeout_member_connect: l.timeout_member_connect,
+                timeout_member_data: l.timeout_member_data,
+                timeout_tcp_inspect: l.timeout_tcp_inspect,
+                allowed_cidrs: l.allowed_cidrs.filter(|c| !c.is_empty()).map(sorted),
+                insert_headers: l.insert_headers,
+                tags: sorted(l.tags),
+                default_pool,
+                provisioning_status: Some(l.provisioning_status),
+                operating_status: Some(l.operating_status),
+            }
+        })
+        .collect();
+    out_listeners.sort_by_key(Listener::key);
+
+    let floatingip = match &lb.vip_port_id {
+        Some(port) => {
+            let reply = client
+                .call(
+                    Service::Neutron,
+                    Method::GET,
+                    &["floatingips"],
+                    &[("port_id", port.clone())],
+                    None,
+                )
+                .await?;
+            let list: FloatingIpList = decode("floating IP list", reply)?;
+            list.floatingips.into_iter().next().map(|f| FloatingIp {
+                id: Some(f.id),
+                floating_ip_address: Some(f.floating_ip_address),
+                floating_network_id: Some(f.floating_network_id),
+                port_id: f.port_id,
+                description: f.description,
+                tags: sorted(f.tags),
+            })
+        }
+        None => None,
+    };
+
+    let mut t = Topology {
+        loadbalancer: LoadBalancer {
+            id: Some(lb.id),
+            name: lb.name,
+            description: lb.description,
+            vip_subnet_id: lb.vip_subnet_id,
+            vip_network_id: lb.vip_network_id,
+            vip_address: lb.vip_address,
+            vip_port_id: lb.vip_port_id,
+            provider: lb.provider,
+            flavor_id: lb.flavor_id,
+            availability_zone: lb.availability_zone,
+            tags: sorted(lb.tags),
+            listeners: out_listeners,
+            provisioning_status: Some(lb.provisioning_status),
+            operating_status: Some(lb.operating_status),
+        },
+        floatingip,
+        keep_floatingip: false,
+    };
+    t.normalize();
+    Ok(t)
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner() -> Ownership {
+        Ownership {
+            name: "kube_service_kks_ns_web".into(),
+            cluster_tag: "kks-lb-cluster:c1".into(),
+            service_tag: Some("kks-lb-service:u1".into()),
+            id: None,
+            adopt_untagged: false,
+            tags_supported: true,
+        }
+    }
+
+    #[test]
+    fn a_load_balancer_with_our_cluster_tag_is_ours() {
+        let tags = vec![
+            "kks-lb-cluster:c1".to_owned(),
+            "kks-lb-service:u1".to_owned(),
+        ];
+        assert_eq!(ownership_of(&owner(), "anything", &tags), Ok(()));
+    }
+
+    #[test]
+    fn another_cluster_another_service_or_no_tags_are_foreign() {
+        let other_cluster = vec!["kks-lb-cluster:c2".to_owned()];
+        assert!(
+            ownership_of(&owner(), "kube_service_kks_ns_web", &other_cluster)
+                .unwrap_err()
+                .contains("another cluster")
+        );
+        let other_service = vec![
+            "kks-lb-cluster:c1".to_owned(),
+            "kks-lb-service:u2".to_owned(),
+        ];
+        assert!(
+            ownership_of(&owner(), "x", &other_service)
+                .unwrap_err()
+                .contains("another Service")
+        );
+        let untagged = ownership_of(&owner(), "kube_service_kks_ns_web", &[]).unwrap_err();
+        assert!(untagged.contains("--adopt-untagged"), "{untagged}");
+    }
+
+    #[test]
+    fn an_untagged_occm_load_balancer_is_adopted_only_when_asked_and_only_by_exact_name() {
+        let mut o = owner();
+        o.adopt_untagged = true;
+        assert_eq!(ownership_of(&o, "kube_service_kks_ns_web", &[]), Ok(()));
+        assert!(ownership_of(&o, "kube_service_kks_ns_other", &[]).is_err());
+        assert!(
+            ownership_of(
+                &o,
+                "kube_service_kks_ns_web",
+                &["kks-lb-cluster:c2".to_owned()]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn without_tags_ownership_is_by_exact_name() {
+        let mut o = owner();
+        o.tags_supported = false;
+        assert_eq!(ownership_of(&o, "kube_service_kks_ns_web", &[]), Ok(()));
+        assert!(ownership_of(&o, "someone_else", &[]).is_err());
+    }
+}
