@@ -630,3 +630,243 @@ async fn snapshot_gives_topologies_with_ids_statuses_and_the_vip_floating_ip() {
     assert_eq!(fip.port_id.as_deref(), Some(port.as_str()));
     assert_eq!(snap.subnet(&subnet).unwrap().used, 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_desired_topology_posts_as_a_fully_populated_create_and_comes_back_equal() {
+    use std::collections::BTreeMap;
+
+    use kks_lb_octavia_model::topology::{
+        HealthMonitor, Listener, LoadBalancer, Member, Pool, SessionPersistence,
+    };
+    use kks_lb_octavia_model::{
+        LbAlgorithm, MonitorType, Protocol, SessionPersistenceType, Topology,
+    };
+
+    let (cloud, c, subnet) = setup().await;
+    let member = |address: &str| Member {
+        id: None,
+        name: format!("node-{address}"),
+        address: address.to_owned(),
+        protocol_port: 31000,
+        subnet_id: None,
+        weight: 1,
+        monitor_port: None,
+        provisioning_status: None,
+        operating_status: None,
+    };
+    let desired = Topology {
+        loadbalancer: LoadBalancer {
+            name: "kube_service_c1_default_web".into(),
+            description: "Kubernetes Service default/web of cluster c1".into(),
+            vip_subnet_id: Some(subnet.clone()),
+            provider: Some("amphora".into()),
+            tags: vec![
+                "kube_service_c1_default_web".into(),
+                "kks-lb-cluster:c1".into(),
+            ],
+            listeners: vec![Listener {
+                id: None,
+                name: "listener_TCP_80_kube_service_c1_default_web".into(),
+                protocol: Protocol::Tcp,
+                protocol_port: 80,
+                connection_limit: -1,
+                timeout_client_data: Some(50000),
+                timeout_member_connect: Some(5000),
+                timeout_member_data: Some(50000),
+                timeout_tcp_inspect: Some(0),
+                allowed_cidrs: Some(vec!["10.0.0.0/8".into()]),
+                insert_headers: BTreeMap::new(),
+                tags: vec![],
+                default_pool: Some(Pool {
+                    id: None,
+                    name: "pool_TCP_80_kube_service_c1_default_web".into(),
+                    protocol: Protocol::Tcp,
+                    lb_algorithm: LbAlgorithm::RoundRobin,
+                    session_persistence: Some(SessionPersistence {
+                        kind: SessionPersistenceType::SourceIp,
+                        cookie_name: None,
+                    }),
+                    tags: vec![],
+                    members: vec![member("192.0.2.2"), member("192.0.2.1")],
+                    healthmonitor: Some(HealthMonitor {
+                        id: None,
+                        name: "monitor_TCP_80_kube_service_c1_default_web".into(),
+                        kind: MonitorType::Tcp,
+                        delay: 10,
+                        timeout: 5,
+                        max_retries: 3,
+                        max_retries_down: 3,
+                        http_method: None,
+                        url_path: None,
+                        expected_codes: None,
+                        tags: vec![],
+                        provisioning_status: None,
+                        operating_status: None,
+                    }),
+                    provisioning_status: None,
+                    operating_status: None,
+                }),
+                provisioning_status: None,
+                operating_status: None,
+            }],
+            ..LoadBalancer::default()
+        },
+        floatingip: None,
+        keep_floatingip: false,
+    };
+    let body = serde_json::to_value(LoadBalancerRoot {
+        loadbalancer: &desired.loadbalancer,
+    })
+    .unwrap();
+    let r = c.post(&Client::lbaas("/loadbalancers"), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.raw);
+    advance(10_000).await;
+    let snap = cloud.snapshot();
+    let observed = snap.loadbalancer(&desired.loadbalancer.name).unwrap();
+    assert_eq!(
+        observed.loadbalancer.provisioning_status,
+        Some(ProvisioningStatus::Active)
+    );
+    let mut observed = observed.without_observed_fields();
+    // Allocated by the cloud, not part of the desired state.
+    observed.loadbalancer.vip_address = None;
+    observed.loadbalancer.vip_network_id = None;
+    let mut expected = desired.clone();
+    expected.normalize();
+    assert_eq!(observed, expected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn listener_member_and_monitor_updates_apply_and_deletes_remove() {
+    let (cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            full_lb_body("lb", &subnet),
+        )
+        .await;
+    let lb = r.body["loadbalancer"].clone();
+    let listener = lb["listeners"][0]["id"].as_str().unwrap().to_owned();
+    let pool = &lb["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "pool_TCP_80")
+        .unwrap()
+        .clone();
+    let pool_id = pool["id"].as_str().unwrap().to_owned();
+    let member = pool["members"][0]["id"].as_str().unwrap().to_owned();
+    let hm = pool["healthmonitor"]["id"].as_str().unwrap().to_owned();
+    advance(10_000).await;
+
+    let l = c
+        .put(
+            &Client::lbaas(&format!("/listeners/{listener}")),
+            json!({"listener": {"connection_limit": 1000, "allowed_cidrs": null, "timeout_client_data": null}}),
+        )
+        .await;
+    assert_eq!(l.status, StatusCode::OK, "{}", l.raw);
+    assert_eq!(l.body["listener"]["provisioning_status"], "PENDING_UPDATE");
+    assert_eq!(l.body["listener"]["connection_limit"], 1000);
+    assert!(
+        l.body["listener"]["allowed_cidrs"].is_null(),
+        "null clears the CIDRs"
+    );
+    assert_eq!(
+        l.body["listener"]["timeout_client_data"], 50000,
+        "null resets to the default"
+    );
+    advance(2_000).await;
+
+    let m = c
+        .put(
+            &Client::lbaas(&format!("/pools/{pool_id}/members/{member}")),
+            json!({"member": {"weight": 5}}),
+        )
+        .await;
+    assert_eq!(m.body["member"]["weight"], 5);
+    assert_eq!(m.body["member"]["provisioning_status"], "PENDING_UPDATE");
+    let p = c.get(&Client::lbaas(&format!("/pools/{pool_id}"))).await;
+    assert_eq!(
+        p.body["pool"]["provisioning_status"], "PENDING_UPDATE",
+        "the parent pool follows"
+    );
+    advance(2_000).await;
+
+    let h = c
+        .put(
+            &Client::lbaas(&format!("/healthmonitors/{hm}")),
+            json!({"healthmonitor": {"delay": 7, "timeout": 9}}),
+        )
+        .await;
+    assert_eq!(
+        h.status,
+        StatusCode::BAD_REQUEST,
+        "timeout above the merged delay"
+    );
+    let h = c
+        .put(
+            &Client::lbaas(&format!("/healthmonitors/{hm}")),
+            json!({"healthmonitor": {"delay": 7}}),
+        )
+        .await;
+    assert_eq!(h.body["healthmonitor"]["delay"], 7);
+    assert_eq!(h.body["healthmonitor"]["pools"][0]["id"], pool_id.as_str());
+    advance(2_000).await;
+
+    assert_eq!(
+        c.delete(&Client::lbaas(&format!("/healthmonitors/{hm}")))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    advance(2_000).await;
+    assert_eq!(
+        c.delete(&Client::lbaas(&format!(
+            "/pools/{pool_id}/members/{member}"
+        )))
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    advance(2_000).await;
+    let p = c.get(&Client::lbaas(&format!("/pools/{pool_id}"))).await;
+    assert!(p.body["pool"]["healthmonitor_id"].is_null());
+    assert_eq!(p.body["pool"]["members"].as_array().unwrap().len(), 1);
+    let members = c
+        .get(&Client::lbaas(&format!("/pools/{pool_id}/members")))
+        .await;
+    assert_eq!(
+        members.body["members"][0]["operating_status"], "NO_MONITOR",
+        "no monitor any more"
+    );
+    assert_eq!(
+        c.get(&Client::lbaas(&format!("/healthmonitors/{hm}")))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    assert_eq!(
+        c.delete(&Client::lbaas(&format!("/listeners/{listener}")))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    advance(2_000).await;
+    let snap = cloud.snapshot();
+    assert_eq!(
+        snap.loadbalancer("lb")
+            .unwrap()
+            .loadbalancer
+            .listeners
+            .len(),
+        1
+    );
+    assert_eq!(
+        snap.detached_pools.len(),
+        1,
+        "the pool survives its listener"
+    );
+    assert_eq!(snap.detached_pools[0].pool.members.len(), 1);
+}

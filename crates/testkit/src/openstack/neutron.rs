@@ -427,6 +427,14 @@ fn port_not_found(id: &str) -> ApiError {
     )
 }
 
+fn fip_not_found(id: &str) -> ApiError {
+    ApiError::neutron(
+        404,
+        "FloatingIPNotFound",
+        format!("Floating IP {id} could not be found"),
+    )
+}
+
 fn tag_not_found(tag: &str) -> ApiError {
     ApiError::neutron(404, "TagNotFound", format!("Tag {tag} could not be found."))
 }
@@ -447,13 +455,7 @@ impl State {
         self.fips
             .get(id)
             .filter(|f| ctx.may_see(&f.project_id))
-            .ok_or_else(|| {
-                ApiError::neutron(
-                    404,
-                    "FloatingIPNotFound",
-                    format!("Floating IP {id} could not be found"),
-                )
-            })
+            .ok_or_else(|| fip_not_found(id))
     }
 
     /// The project of a POST: the token's, or without Keystone the body's `project_id`
@@ -748,12 +750,12 @@ impl State {
                 )
             })?,
         };
-        if let Some(other) = self.fips.values().find(|f| {
+        let taken = self.fips.values().any(|f| {
             f.port_id.as_deref() == Some(port_id)
                 && f.fixed_ip == Some(ip)
                 && Some(f.id.as_str()) != fip_id
-        }) {
-            let _ = other;
+        });
+        if taken {
             return Err(ApiError::neutron(
                 409,
                 "FloatingIPPortAlreadyAssociated",
@@ -882,7 +884,7 @@ impl State {
                 revision: 0,
             },
         );
-        let f = self.fips.get(&id).ok_or_else(|| port_not_found(&id))?;
+        let f = self.fips.get(&id).ok_or_else(|| fip_not_found(&id))?;
         Ok(json(
             StatusCode::CREATED,
             &FloatingIpRoot {
