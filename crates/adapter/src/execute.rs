@@ -255,7 +255,10 @@ fn request_body(v: &Value) -> Value {
         Value::Object(m) => {
             let mut out = Map::new();
             for (k, x) in m {
+                // Empty tag lists are the default, and Octavia below 2.5 refuses the field.
+                let empty_tags = k == "tags" && x.as_array().is_some_and(Vec::is_empty);
                 if x.is_null()
+                    || empty_tags
                     || matches!(
                         k.as_str(),
                         "id" | "provisioning_status" | "operating_status" | "vip_port_id"
@@ -795,6 +798,11 @@ mod tests {
             "id": "x", "name": "lb", "vip_address": null, "provisioning_status": "ACTIVE",
             "listeners": [{"id": "l", "protocol": "TCP", "default_pool": {"members": [{"id": "m", "address": "10.0.0.1", "monitor_port": null}]}}]
         });
+        assert_eq!(
+            request_body(&json!({"name": "l", "tags": []})),
+            json!({"name": "l"}),
+            "empty tags are left out"
+        );
         assert_eq!(
             request_body(&v),
             json!({"name": "lb", "listeners": [{"protocol": "TCP", "default_pool": {"members": [{"address": "10.0.0.1"}]}}]})

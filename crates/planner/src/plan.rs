@@ -607,7 +607,7 @@ pub fn plan(desired: &Topology, observed: Option<&Topology>, caps: &Capabilities
 pub fn plan_delete(observed: &Topology) -> Plan {
     let mut steps = Vec::new();
     if let Some(fip) = &observed.floatingip {
-        steps.push(release_floating_ip(observed, fip));
+        steps.push(release_floating_ip(observed, fip, observed.keep_floatingip));
     }
     steps.push(Step::DeleteLoadbalancer {
         loadbalancer: ObjRef::new(LB_KEY.to_owned(), observed.loadbalancer.id.as_ref()),
@@ -625,9 +625,11 @@ fn is_ours(lb: &LoadBalancer, fip: &FloatingIp) -> bool {
         .any(|t| t.starts_with("kks-lb-cluster:") && lb.tags.contains(t))
 }
 
-fn release_floating_ip(o: &Topology, fip: &FloatingIp) -> Step {
+/// Releases a floating IP we own, or only detaches it when `keep` (the Service's
+/// `keep-floatingip`) is set or the address is not ours.
+fn release_floating_ip(o: &Topology, fip: &FloatingIp, keep: bool) -> Step {
     let r = ObjRef::new(FIP_KEY.to_owned(), fip.id.as_ref());
-    if o.keep_floatingip || !is_ours(&o.loadbalancer, fip) {
+    if keep || !is_ours(&o.loadbalancer, fip) {
         Step::DisassociateFloatingip { floatingip: r }
     } else {
         Step::DeleteFloatingip { floatingip: r }
@@ -700,7 +702,7 @@ fn replace(d: &Topology, o: &Topology, steps: &mut Vec<Step>) {
             });
             kept = Some(fip);
         } else {
-            steps.push(release_floating_ip(o, fip));
+            steps.push(release_floating_ip(o, fip, d.keep_floatingip));
         }
     }
     steps.push(Step::DeleteLoadbalancer {
@@ -1005,12 +1007,12 @@ fn floating_ip(d: &Topology, o: &Topology, steps: &mut Vec<Step>) {
                 });
             }
         }
-        (None, Some(have)) => steps.push(release_floating_ip(o, have)),
+        (None, Some(have)) => steps.push(release_floating_ip(o, have, d.keep_floatingip)),
         (Some(want), Some(have)) => {
             if let Some(addr) = &want.floating_ip_address
                 && have.floating_ip_address.as_ref() != Some(addr)
             {
-                steps.push(release_floating_ip(o, have));
+                steps.push(release_floating_ip(o, have, d.keep_floatingip));
                 steps.push(Step::AssociateFloatingip {
                     floatingip: want.clone(),
                     port,

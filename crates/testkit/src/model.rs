@@ -488,6 +488,10 @@ fn comparable(t: &Topology) -> Topology {
     lb.flavor_id = None;
     lb.availability_zone = None;
     lb.vip_address = None;
+    // The cloud reports the network of the VIP subnet too; only the subnet was asked for.
+    if lb.vip_subnet_id.is_some() {
+        lb.vip_network_id = None;
+    }
     for l in &mut lb.listeners {
         if let Some(p) = &mut l.default_pool {
             for m in &mut p.members {
