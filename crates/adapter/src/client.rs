@@ -166,6 +166,7 @@ pub struct Reply {
 #[derive(Clone)]
 pub struct OpenStackClient {
     session: Arc<RwLock<Session>>,
+    config: Arc<SessionConfig>,
     project_id: Option<String>,
     limiter: Arc<TokenBucket>,
     call_timeout: Duration,
@@ -192,6 +193,20 @@ impl OpenStackClient {
     /// # Errors
     /// [`Error::Config`] for unusable settings, [`Error::Auth`] when authentication fails.
     pub async fn connect(cfg: &SessionConfig) -> Result<Self> {
+        let (session, project_id) = Self::open(cfg).await?;
+        Ok(OpenStackClient {
+            session: Arc::new(RwLock::new(session)),
+            config: Arc::new(cfg.clone()),
+            project_id,
+            limiter: Arc::new(TokenBucket::new(cfg.qps, cfg.burst)),
+            call_timeout: cfg.call_timeout,
+            recorder: None,
+        })
+    }
+
+    /// Authenticates anew: used at start and when OpenStack answers 401 (a revoked token;
+    /// osauth renews only tokens it knows to be expired).
+    async fn open(cfg: &SessionConfig) -> Result<(Session, Option<String>)> {
         let mut builder = reqwest::Client::builder();
         if let Some(ca) = &cfg.ca_file {
             let pem = std::fs::read(ca)
@@ -279,13 +294,7 @@ impl OpenStackClient {
             };
             session.set_endpoint_interface(i);
         }
-        Ok(OpenStackClient {
-            session: Arc::new(RwLock::new(session)),
-            project_id,
-            limiter: Arc::new(TokenBucket::new(cfg.qps, cfg.burst)),
-            call_timeout: cfg.call_timeout,
-            recorder: None,
-        })
+        Ok((session, project_id))
     }
 
     /// Records every call with `recorder`.
@@ -321,10 +330,8 @@ impl OpenStackClient {
             .await
         {
             Err(Error::Api { status: 401, .. }) => {
-                {
-                    let mut s = self.session.write().await;
-                    s.refresh().await.map_err(auth_err)?;
-                }
+                let (fresh, _) = Self::open(&self.config).await?;
+                *self.session.write().await = fresh;
                 self.call_once(service, method, path, query, body).await
             }
             other => other,
