@@ -30,7 +30,6 @@ pub fn fast_delays() -> ProvisioningDelays {
         create: Duration::from_millis(60),
         update: Duration::from_millis(20),
         delete: Duration::from_millis(20),
-        ..ProvisioningDelays::default()
     }
 }
 
