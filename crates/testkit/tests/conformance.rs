@@ -1,0 +1,2427 @@
+//! Conformance of the OpenStack emulator with a real Octavia 19.0.0 and Neutron 29.0.0.
+//!
+//! Each scenario below is one fixed sequence of HTTP requests. It runs against a cloud and
+//! records what a client relies on as named observations: status codes, error bodies
+//! (`faultcode`/`faultstring`, `NeutronError`), response shapes (key sets, embedded objects
+//! vs `{"id"}` references, `null` vs `[]`), list filters and state transitions. Ids are
+//! replaced by labels (`<lb>`, `<pool-http>`, `<uuid>`) so observations compare across
+//! clouds.
+//!
+//! [`RECORDED`] holds the answers of the real services, recorded with
+//! `scripts/real-openstack/start.sh` (see `docs/real-openstack.md`). Two tests per scenario:
+//!
+//! - `emulator_matches_real_openstack_on_<scenario>` runs it against the in-process emulator
+//!   (noauth mode) and compares with the recorded real answers. Known differences, listed in
+//!   [`KNOWN_EMULATOR_GAPS`], are printed instead of failing; any other difference fails.
+//! - `real_openstack_if_configured_still_answers_as_recorded_on_<scenario>` runs it against
+//!   the real services named by `KKS_REAL_OCTAVIA_URL` and friends (`source
+//!   /var/tmp/kks-lb-openstack/env` after `start.sh`) and fails when they no longer answer
+//!   as recorded. **Without those variables it prints `skipped: ...` and passes.**
+//!
+//! `report_real_vs_emulator_if_configured` runs every scenario against both and prints (or
+//! writes to `$KKS_CONFORMANCE_REPORT`) the Markdown comparison table of the docs. Set
+//! `KKS_CONFORMANCE_DUMP=1` to print each compared observation as a [`RECORDED`] line (run
+//! the `real_openstack_if_configured_*` tests with `--nocapture` to re-record).
+//!
+//! Observations marked *info* (operating status, VIP address, floating IP status) depend on
+//! the noop drivers and missing agents of the local real services; they are reported but
+//! never compared.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use kks_lb_testkit::openstack::{AuthMode, EmulatorConfig, OpenStackEmulator, ProvisioningDelays};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------------
+// Clouds
+// ---------------------------------------------------------------------------------------------
+
+/// Which cloud a scenario runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// The in-process emulator in noauth mode.
+    Emulator,
+    /// The real services named by the `KKS_REAL_*` environment variables.
+    Real,
+}
+
+/// One cloud under test: endpoints, the project and the pre-created Neutron objects.
+struct Cloud {
+    /// Octavia endpoint as in a catalog: `GET {octavia}/` is the version document.
+    octavia: String,
+    /// Neutron endpoint: resources under `{neutron}/v2.0`.
+    neutron: String,
+    project: String,
+    network: String,
+    subnet: String,
+    floating_network: String,
+    http: reqwest::Client,
+    _emulator: Option<OpenStackEmulator>,
+}
+
+const REAL_VARS: [&str; 6] = [
+    "KKS_REAL_OCTAVIA_URL",
+    "KKS_REAL_NEUTRON_URL",
+    "KKS_REAL_PROJECT_ID",
+    "KKS_REAL_NETWORK_ID",
+    "KKS_REAL_SUBNET_ID",
+    "KKS_REAL_FLOATING_NETWORK_ID",
+];
+
+impl Cloud {
+    /// The emulator in noauth mode, with provisioning delays long enough that a request sent
+    /// right after a mutation meets the load balancer `PENDING_*`, as on the real one.
+    async fn emulator() -> Cloud {
+        let config = EmulatorConfig {
+            auth: AuthMode::NoAuth,
+            delays: ProvisioningDelays {
+                create: Duration::from_millis(300),
+                update: Duration::from_millis(300),
+                delete: Duration::from_millis(200),
+            },
+            ..EmulatorConfig::default()
+        };
+        let emu = OpenStackEmulator::start(config).await.unwrap();
+        let fx = emu.fixture().clone();
+        Cloud {
+            octavia: emu.octavia_url().trim_end_matches('/').to_owned(),
+            neutron: emu.neutron_url().trim_end_matches('/').to_owned(),
+            project: fx.project_id,
+            network: fx.cluster_network_id,
+            subnet: fx.cluster_subnet_id,
+            floating_network: fx.external_network_id,
+            http: client(),
+            _emulator: Some(emu),
+        }
+    }
+
+    /// The real services, or `None` (with the reason) when the variables are not all set.
+    fn real() -> Result<Cloud, String> {
+        let missing: Vec<&str> = REAL_VARS
+            .iter()
+            .copied()
+            .filter(|v| std::env::var(v).map_or(true, |s| s.is_empty()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "{} unset; run scripts/real-openstack/start.sh and source /var/tmp/kks-lb-openstack/env",
+                missing.join(", ")
+            ));
+        }
+        let var = |v: &str| std::env::var(v).unwrap();
+        Ok(Cloud {
+            octavia: var("KKS_REAL_OCTAVIA_URL").trim_end_matches('/').to_owned(),
+            neutron: var("KKS_REAL_NEUTRON_URL").trim_end_matches('/').to_owned(),
+            project: var("KKS_REAL_PROJECT_ID"),
+            network: var("KKS_REAL_NETWORK_ID"),
+            subnet: var("KKS_REAL_SUBNET_ID"),
+            floating_network: var("KKS_REAL_FLOATING_NETWORK_ID"),
+            http: client(),
+            _emulator: None,
+        })
+    }
+
+    async fn open(target: Target) -> Result<Cloud, String> {
+        match target {
+            Target::Emulator => Ok(Cloud::emulator().await),
+            Target::Real => Cloud::real(),
+        }
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// A response: status and body (`Null` when empty, a string when not JSON).
+#[derive(Debug, Clone)]
+struct Resp {
+    status: u16,
+    body: Value,
+    empty: bool,
+}
+
+impl Resp {
+    /// `{"status": .., "body": ..}`, the observation of an error answer.
+    fn status_and_body(&self) -> Value {
+        json!({"status": self.status, "body": self.body})
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Api {
+    Octavia,
+    Neutron,
+}
+
+impl Cloud {
+    /// One request; `project` sends `X-Project-Id` (noauth's project for Octavia).
+    async fn send(
+        &self,
+        api: Api,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        project: bool,
+    ) -> Resp {
+        let url = match api {
+            Api::Octavia => format!("{}{path}", self.octavia),
+            Api::Neutron => format!("{}/v2.0{path}", self.neutron),
+        };
+        let mut req = self
+            .http
+            .request(method.clone(), &url)
+            .header("Accept", "application/json");
+        if project {
+            req = req.header("X-Project-Id", &self.project);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.unwrap();
+        let empty = bytes.is_empty();
+        let body = if empty {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Resp {
+            status,
+            body,
+            empty,
+        }
+    }
+
+    async fn oct(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        self.send(
+            Api::Octavia,
+            method,
+            &format!("/v2/lbaas{path}"),
+            body.as_ref(),
+            true,
+        )
+        .await
+    }
+
+    async fn neu(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        self.send(Api::Neutron, method, path, body.as_ref(), true)
+            .await
+    }
+
+    /// The load balancer's provisioning status, `GONE` once it answers 404.
+    async fn lb_status(&self, id: &str) -> String {
+        let r = self
+            .oct(Method::GET, &format!("/loadbalancers/{id}"), None)
+            .await;
+        if r.status == 404 {
+            return "GONE".to_owned();
+        }
+        r.body["loadbalancer"]["provisioning_status"]
+            .as_str()
+            .unwrap_or("?")
+            .to_owned()
+    }
+
+    /// Polls until the load balancer leaves `PENDING_*` (or is gone); returns that status.
+    async fn settle(&self, id: &str) -> String {
+        for _ in 0..1200 {
+            let s = self.lb_status(id).await;
+            if !s.starts_with("PENDING_") {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("load balancer {id} stayed PENDING_* for 120 s");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observations
+// ---------------------------------------------------------------------------------------------
+
+/// What one scenario saw, in order.
+#[derive(Debug, Default)]
+struct Obs {
+    checks: Vec<(String, Value, bool)>,
+    /// id -> label, applied to every string at the end.
+    labels: Vec<(String, String)>,
+    /// Load balancers, floating IPs and ports to clean up.
+    lbs: Vec<String>,
+    fips: Vec<String>,
+    ports: Vec<String>,
+}
+
+impl Obs {
+    /// A compared observation.
+    fn check(&mut self, name: &str, value: Value) {
+        self.checks.push((name.to_owned(), value, true));
+    }
+    /// A reported, never compared observation (depends on noop drivers or missing agents).
+    fn info(&mut self, name: &str, value: Value) {
+        self.checks.push((name.to_owned(), value, false));
+    }
+    /// Shows `id` as `<label>` in every observation.
+    fn label(&mut self, id: &str, label: &str) {
+        if !id.is_empty() {
+            self.labels.push((id.to_owned(), format!("<{label}>")));
+        }
+    }
+    /// The sorted `field` values of the objects of an array, ids already replaced by labels
+    /// (so the order does not depend on random ids); `null` for a non-array.
+    fn sorted(&self, v: &Value, field: &str) -> Value {
+        let Some(a) = v.as_array() else {
+            return Value::Null;
+        };
+        let mut out: Vec<String> = a
+            .iter()
+            .map(|x| match redact(&x[field], &self.labels) {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect();
+        out.sort();
+        json!(out)
+    }
+    /// The observations with ids replaced by labels, remaining UUIDs by `<uuid>`.
+    fn redacted(&self) -> Vec<(String, Value, bool)> {
+        self.checks
+            .iter()
+            .map(|(n, v, c)| (n.clone(), redact(v, &self.labels), *c))
+            .collect()
+    }
+}
+
+fn redact(v: &Value, labels: &[(String, String)]) -> Value {
+    match v {
+        Value::String(s) => {
+            let mut s = s.clone();
+            for (id, label) in labels {
+                s = s.replace(id.as_str(), label);
+            }
+            Value::String(replace_uuids(&s))
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| redact(x, labels)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), redact(x, labels)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Replaces every 8-4-4-4-12 hex UUID in `s` by `<uuid>`.
+fn replace_uuids(s: &str) -> String {
+    const SHAPE: [usize; 5] = [8, 4, 4, 4, 12];
+    let b = s.as_bytes();
+    let is_uuid_at = |i: usize| {
+        let mut j = i;
+        for (n, len) in SHAPE.iter().enumerate() {
+            if j + len > b.len() || !b[j..j + len].iter().all(u8::is_ascii_hexdigit) {
+                return false;
+            }
+            j += len;
+            if n < 4 {
+                if b.get(j) != Some(&b'-') {
+                    return false;
+                }
+                j += 1;
+            }
+        }
+        !b.get(j).is_some_and(u8::is_ascii_hexdigit)
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if (i == 0 || !b[i - 1].is_ascii_hexdigit()) && is_uuid_at(i) {
+            out.push_str("<uuid>");
+            i += 36;
+        } else {
+            let ch = s[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+/// The sorted keys of an object (`null` for a non-object).
+fn keys(v: &Value) -> Value {
+    match v.as_object() {
+        Some(o) => {
+            let mut k: Vec<&String> = o.keys().collect();
+            k.sort();
+            json!(k)
+        }
+        None => Value::Null,
+    }
+}
+
+/// The key sets of the objects of an array (`null` for a non-array).
+fn key_sets(v: &Value) -> Value {
+    match v.as_array() {
+        Some(a) => Value::Array(a.iter().map(keys).collect()),
+        None => Value::Null,
+    }
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// A short random suffix so parallel runs on one real cloud never see each other's names.
+fn run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Scenario {
+    Versions,
+    LoadBalancerLifecycle,
+    FullyPopulated,
+    NestedChildCreates,
+    ListenerPortSharing,
+    FloatingIp,
+}
+
+const SCENARIOS: [Scenario; 6] = [
+    Scenario::Versions,
+    Scenario::LoadBalancerLifecycle,
+    Scenario::FullyPopulated,
+    Scenario::NestedChildCreates,
+    Scenario::ListenerPortSharing,
+    Scenario::FloatingIp,
+];
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Versions => "versions",
+            Scenario::LoadBalancerLifecycle => "load_balancer_lifecycle",
+            Scenario::FullyPopulated => "fully_populated",
+            Scenario::NestedChildCreates => "nested_child_creates",
+            Scenario::ListenerPortSharing => "listener_port_sharing",
+            Scenario::FloatingIp => "floating_ip",
+        }
+    }
+
+    async fn run(self, c: &Cloud, o: &mut Obs) {
+        let run = run_id();
+        o.label(&c.project, "project");
+        o.label(&c.subnet, "subnet");
+        o.label(&c.network, "network");
+        o.label(&c.floating_network, "floating-network");
+        o.label(&run, "run");
+        match self {
+            Scenario::Versions => versions(c, o).await,
+            Scenario::LoadBalancerLifecycle => lb_lifecycle(c, o, &run).await,
+            Scenario::FullyPopulated => fully_populated(c, o, &run).await,
+            Scenario::NestedChildCreates => nested_child_creates(c, o, &run).await,
+            Scenario::ListenerPortSharing => listener_port_sharing(c, o, &run).await,
+            Scenario::FloatingIp => floating_ip(c, o, &run).await,
+        }
+    }
+}
+
+/// Removes what a scenario created, whatever happened in it.
+async fn cleanup(c: &Cloud, o: &Obs) {
+    for id in &o.fips {
+        c.neu(Method::DELETE, &format!("/floatingips/{id}"), None)
+            .await;
+    }
+    for id in &o.ports {
+        c.neu(Method::DELETE, &format!("/ports/{id}"), None).await;
+    }
+    for id in &o.lbs {
+        if c.lb_status(id).await == "GONE" {
+            continue;
+        }
+        c.settle(id).await;
+        c.oct(
+            Method::DELETE,
+            &format!("/loadbalancers/{id}?cascade=true"),
+            None,
+        )
+        .await;
+        c.settle(id).await;
+    }
+}
+
+/// `GET /` of the Octavia endpoint.
+async fn versions(c: &Cloud, o: &mut Obs) {
+    let r = c.send(Api::Octavia, Method::GET, "/", None, false).await;
+    o.check("GET / status", json!(r.status));
+    let current: Vec<&Value> = r.body["versions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|v| v["status"] == "CURRENT")
+                .map(|v| &v["id"])
+                .collect()
+        })
+        .unwrap_or_default();
+    o.check("GET / CURRENT version ids", json!(current));
+    o.check(
+        "GET / every version has id, status, links",
+        json!(r.body["versions"].as_array().is_some_and(|a| {
+            a.iter()
+                .all(|v| v["id"].is_string() && v["status"].is_string() && v["links"].is_array())
+        })),
+    );
+}
+
+/// Create, read, update, 409 while PENDING, delete of a bare load balancer; 400 without a
+/// project; 404 body.
+async fn lb_lifecycle(c: &Cloud, o: &mut Obs, run: &str) {
+    let name = format!("conf-lifecycle-{run}");
+    let body = json!({"loadbalancer": {"name": name, "vip_subnet_id": c.subnet}});
+
+    let r = c
+        .send(
+            Api::Octavia,
+            Method::POST,
+            "/v2/lbaas/loadbalancers",
+            Some(&body),
+            false,
+        )
+        .await;
+    o.check("POST lb without X-Project-Id", r.status_and_body());
+    if r.status < 300 {
+        let id = s(&r.body["loadbalancer"]["id"]);
+        o.lbs.push(id);
+    }
+
+    let r = c
+        .oct(Method::POST, "/loadbalancers", Some(body.clone()))
+        .await;
+    let lb = &r.body["loadbalancer"];
+    let id = s(&lb["id"]);
+    o.label(&id, "lb");
+    o.lbs.push(id.clone());
+    o.check("POST lb status", json!(r.status));
+    o.check("POST lb keys", keys(lb));
+    o.check(
+        "POST lb provisioning_status",
+        lb["provisioning_status"].clone(),
+    );
+    o.info("POST lb operating_status", lb["operating_status"].clone());
+    o.check(
+        "POST lb listeners, pools, tags",
+        json!([lb["listeners"], lb["pools"], lb["tags"]]),
+    );
+    o.check(
+        "POST lb project_id, tenant_id",
+        json!([lb["project_id"], lb["tenant_id"]]),
+    );
+    o.check("POST lb vip_subnet_id", lb["vip_subnet_id"].clone());
+    o.info("POST lb vip_address", lb["vip_address"].clone());
+    o.check("POST lb updated_at", lb["updated_at"].clone());
+
+    let r = c
+        .oct(
+            Method::GET,
+            "/loadbalancers/00000000-0000-4000-8000-000000000000",
+            None,
+        )
+        .await;
+    o.check("GET unknown lb", r.status_and_body());
+
+    o.check("lb settles to", json!(c.settle(&id).await));
+    let r = c
+        .oct(Method::GET, &format!("/loadbalancers/{id}"), None)
+        .await;
+    o.check("GET lb keys", keys(&r.body["loadbalancer"]));
+    o.info(
+        "GET lb operating_status",
+        r.body["loadbalancer"]["operating_status"].clone(),
+    );
+
+    // Each probe is the first request after a fresh PUT, so it meets the load balancer
+    // PENDING_UPDATE: the real worker needs a few hundred milliseconds per update.
+    let r = put_description(c, &id, 1).await;
+    o.check(
+        "PUT lb",
+        json!({"status": r.status, "provisioning_status": r.body["loadbalancer"]["provisioning_status"],
+               "description": r.body["loadbalancer"]["description"]}),
+    );
+    let r = put_description(c, &id, 2).await;
+    o.check("PUT lb while PENDING_UPDATE", r.status_and_body());
+    c.settle(&id).await;
+    put_description(c, &id, 3).await;
+    let r = c
+        .oct(
+            Method::POST,
+            "/listeners",
+            Some(json!({"listener": {"loadbalancer_id": id, "protocol": "TCP", "protocol_port": 80}})),
+        )
+        .await;
+    o.check("POST listener while lb PENDING_UPDATE", r.status_and_body());
+    c.settle(&id).await;
+    put_description(c, &id, 4).await;
+    let r = c
+        .oct(Method::DELETE, &format!("/loadbalancers/{id}"), None)
+        .await;
+    o.check("DELETE lb while PENDING_UPDATE", r.status_and_body());
+
+    o.check("lb settles after PUT to", json!(c.settle(&id).await));
+    let r = c
+        .oct(Method::GET, &format!("/loadbalancers?name={name}"), None)
+        .await;
+    o.check(
+        "GET loadbalancers?name= (two POSTs, one refused)",
+        json!({"status": r.status, "ids": o.sorted(&r.body["loadbalancers"], "id"),
+               "links": r.body["loadbalancers_links"]}),
+    );
+
+    let r = c
+        .oct(Method::DELETE, &format!("/loadbalancers/{id}"), None)
+        .await;
+    o.check(
+        "DELETE lb",
+        json!({"status": r.status, "empty_body": r.empty}),
+    );
+    o.check(
+        "GET lb right after DELETE",
+        json!(c.lb_status(&id).await.replace("GONE", "404")),
+    );
+    o.check("lb after DELETE settles to", json!(c.settle(&id).await));
+    let r = c
+        .oct(Method::DELETE, &format!("/loadbalancers/{id}"), None)
+        .await;
+    o.check("DELETE deleted lb", r.status_and_body());
+}
+
+/// `PUT /loadbalancers/{id}` with a new description.
+async fn put_description(c: &Cloud, id: &str, n: u32) -> Resp {
+    c.oct(
+        Method::PUT,
+        &format!("/loadbalancers/{id}"),
+        Some(json!({"loadbalancer": {"description": format!("update {n}")}})),
+    )
+    .await
+}
+
+/// The fully populated create, the GET shapes, filters, the status tree, the batch member
+/// update and the (cascade) delete.
+async fn fully_populated(c: &Cloud, o: &mut Obs, run: &str) {
+    let name = format!("conf-full-{run}");
+    let (tag1, tag2) = (format!("conf-a-{run}"), format!("conf-b-{run}"));
+    let graph = |pool_name: Option<&str>| {
+        let mut http_pool = json!({"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+            "session_persistence": {"type": "SOURCE_IP"},
+            "healthmonitor": {"type": "HTTP", "delay": 5, "timeout": 3, "max_retries": 3,
+                "max_retries_down": 3, "http_method": "GET", "url_path": "/healthz",
+                "expected_codes": "200"},
+            "members": [{"address": "10.0.0.10", "protocol_port": 30080, "name": "m1"},
+                        {"address": "10.0.0.11", "protocol_port": 30080, "weight": 2}]});
+        if let Some(n) = pool_name {
+            http_pool["name"] = json!(n);
+        }
+        json!({"loadbalancer": {"name": name, "description": "fully populated",
+            "vip_subnet_id": c.subnet, "tags": [tag1, tag2],
+            "listeners": [
+                {"name": "http", "protocol": "HTTP", "protocol_port": 80,
+                 "allowed_cidrs": ["10.0.0.0/8", "192.168.0.0/16"], "default_pool": http_pool},
+                {"name": "tcp", "protocol": "TCP", "protocol_port": 443,
+                 "default_pool": {"name": "pool-tcp", "protocol": "TCP",
+                    "lb_algorithm": "LEAST_CONNECTIONS",
+                    "healthmonitor": {"type": "TCP", "delay": 10, "timeout": 5, "max_retries": 2},
+                    "members": [{"address": "10.0.0.20", "protocol_port": 30443}]}}]}})
+    };
+
+    let r = c
+        .oct(Method::POST, "/loadbalancers", Some(graph(None)))
+        .await;
+    o.check("POST full lb with an unnamed pool", r.status_and_body());
+    if r.status < 300 {
+        o.lbs.push(s(&r.body["loadbalancer"]["id"]));
+    }
+
+    let r = c
+        .oct(
+            Method::POST,
+            "/loadbalancers",
+            Some(graph(Some("pool-http"))),
+        )
+        .await;
+    o.check("POST full lb status", json!(r.status));
+    let lb = r.body["loadbalancer"].clone();
+    let id = s(&lb["id"]);
+    o.lbs.push(id.clone());
+    o.label(&id, "lb");
+    // The create response embeds full listeners and full pools (each with its healthmonitor
+    // and members) at the top level of the load balancer.
+    let named = |coll: &str, name: &str| {
+        lb[coll]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == name))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let (http, tcp) = (named("listeners", "http"), named("listeners", "tcp"));
+    let (pool_http, pool_tcp) = (named("pools", "pool-http"), named("pools", "pool-tcp"));
+    let (lis_http, lis_tcp) = (s(&http["id"]), s(&tcp["id"]));
+    let (pool_http_id, pool_tcp_id) = (s(&pool_http["id"]), s(&pool_tcp["id"]));
+    let hm_http = s(&pool_http["healthmonitor"]["id"]);
+    let hm_tcp = s(&pool_tcp["healthmonitor"]["id"]);
+    for (i, l) in [
+        (&lis_http, "listener-http"),
+        (&lis_tcp, "listener-tcp"),
+        (&pool_http_id, "pool-http"),
+        (&pool_tcp_id, "pool-tcp"),
+        (&hm_http, "hm-http"),
+        (&hm_tcp, "hm-tcp"),
+    ] {
+        o.label(i, l);
+    }
+    for (n, m) in pool_http["members"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        o.label(&s(&m["id"]), &format!("member-http-{n}"));
+    }
+    o.check("POST full lb keys", keys(&lb));
+    o.check(
+        "POST full lb listeners, pools (names)",
+        json!([
+            o.sorted(&lb["listeners"], "name"),
+            o.sorted(&lb["pools"], "name")
+        ]),
+    );
+    o.check("POST full lb listener keys", keys(&http));
+    o.check(
+        "POST full lb listener default_pool_id, default_pool, loadbalancers",
+        json!([
+            http["default_pool_id"],
+            http["default_pool"],
+            http["loadbalancers"]
+        ]),
+    );
+    o.check("POST full lb pool keys", keys(&pool_http));
+    o.check(
+        "POST full lb pool listeners, loadbalancers, healthmonitor_id",
+        json!([
+            pool_http["listeners"],
+            pool_http["loadbalancers"],
+            pool_http["healthmonitor_id"]
+        ]),
+    );
+    o.check(
+        "POST full lb pool healthmonitor keys",
+        keys(&pool_http["healthmonitor"]),
+    );
+    o.check(
+        "POST full lb pool members keys",
+        key_sets(&pool_http["members"]),
+    );
+    o.check(
+        "POST full lb provisioning_status of lb, listener, pool, hm, member",
+        json!([
+            lb["provisioning_status"],
+            http["provisioning_status"],
+            pool_http["provisioning_status"],
+            pool_http["healthmonitor"]["provisioning_status"],
+            pool_http["members"][0]["provisioning_status"]
+        ]),
+    );
+    o.info(
+        "POST full lb operating_status of lb, listener, pool, hm, member",
+        json!([
+            lb["operating_status"],
+            http["operating_status"],
+            pool_http["operating_status"],
+            pool_http["healthmonitor"]["operating_status"],
+            pool_http["members"][0]["operating_status"]
+        ]),
+    );
+    o.check(
+        "POST full lb allowed_cidrs (http, tcp)",
+        json!([http["allowed_cidrs"], tcp["allowed_cidrs"]]),
+    );
+    o.check("full lb settles to", json!(c.settle(&id).await));
+
+    let r = c
+        .oct(Method::GET, &format!("/loadbalancers/{id}"), None)
+        .await;
+    let g = &r.body["loadbalancer"];
+    o.check("GET full lb keys", keys(g));
+    o.check(
+        "GET full lb listeners, pools (sorted ids)",
+        json!([o.sorted(&g["listeners"], "id"), o.sorted(&g["pools"], "id")]),
+    );
+    o.check(
+        "GET full lb listeners and pools are id references",
+        json!([key_sets(&g["listeners"]), key_sets(&g["pools"])]),
+    );
+    o.check("GET full lb tags", g["tags"].clone());
+
+    let r = c
+        .oct(Method::GET, &format!("/listeners/{lis_http}"), None)
+        .await;
+    let l = &r.body["listener"];
+    o.check("GET listener keys", keys(l));
+    o.check(
+        "GET listener loadbalancers, default_pool_id, l7policies",
+        json!([l["loadbalancers"], l["default_pool_id"], l["l7policies"]]),
+    );
+    o.check(
+        "GET listener allowed_cidrs (set)",
+        l["allowed_cidrs"].clone(),
+    );
+    o.check(
+        "GET listener defaults",
+        json!({"connection_limit": l["connection_limit"], "timeout_client_data": l["timeout_client_data"],
+               "timeout_member_connect": l["timeout_member_connect"],
+               "timeout_member_data": l["timeout_member_data"],
+               "timeout_tcp_inspect": l["timeout_tcp_inspect"], "insert_headers": l["insert_headers"]}),
+    );
+    let r = c
+        .oct(Method::GET, &format!("/listeners/{lis_tcp}"), None)
+        .await;
+    o.check(
+        "GET listener allowed_cidrs (unset)",
+        r.body["listener"]["allowed_cidrs"].clone(),
+    );
+
+    let r = c
+        .oct(Method::GET, &format!("/pools/{pool_http_id}"), None)
+        .await;
+    let p = &r.body["pool"];
+    o.check("GET pool keys", keys(p));
+    o.check(
+        "GET pool loadbalancers, listeners, healthmonitor_id",
+        json!([p["loadbalancers"], p["listeners"], p["healthmonitor_id"]]),
+    );
+    o.check(
+        "GET pool members are id references",
+        key_sets(&p["members"]),
+    );
+    o.check(
+        "GET pool session_persistence",
+        p["session_persistence"].clone(),
+    );
+    let member_id = s(&p["members"][0]["id"]);
+
+    let r = c
+        .oct(
+            Method::GET,
+            &format!("/pools/{pool_http_id}/members/{member_id}"),
+            None,
+        )
+        .await;
+    o.check("GET member keys", keys(&r.body["member"]));
+    o.info(
+        "GET member operating_status",
+        r.body["member"]["operating_status"].clone(),
+    );
+    let r = c
+        .oct(Method::GET, &format!("/healthmonitors/{hm_http}"), None)
+        .await;
+    let h = &r.body["healthmonitor"];
+    o.check("GET healthmonitor keys", keys(h));
+    o.check("GET healthmonitor pools", h["pools"].clone());
+    o.info(
+        "GET healthmonitor operating_status",
+        h["operating_status"].clone(),
+    );
+    let r = c
+        .oct(Method::GET, &format!("/healthmonitors/{hm_tcp}"), None)
+        .await;
+    let h = &r.body["healthmonitor"];
+    o.check(
+        "GET TCP healthmonitor http fields",
+        json!([h["http_method"], h["url_path"], h["expected_codes"]]),
+    );
+
+    // List filters: (observation, path, collection).
+    let filters = [
+        (
+            "GET loadbalancers?name=",
+            format!("/loadbalancers?name={name}"),
+            "loadbalancers",
+        ),
+        (
+            "GET loadbalancers?tags=a",
+            format!("/loadbalancers?tags={tag1}"),
+            "loadbalancers",
+        ),
+        (
+            "GET loadbalancers?tags=a,b (all of)",
+            format!("/loadbalancers?tags={tag1},{tag2}"),
+            "loadbalancers",
+        ),
+        (
+            "GET loadbalancers?tags=a,other (all of)",
+            format!("/loadbalancers?tags={tag1},other-{run}"),
+            "loadbalancers",
+        ),
+        (
+            "GET loadbalancers?tags=a&tags=b",
+            format!("/loadbalancers?tags={tag1}&tags={tag2}"),
+            "loadbalancers",
+        ),
+        (
+            "GET loadbalancers?tags-any=a,other",
+            format!("/loadbalancers?tags-any={tag1},other-{run}"),
+            "loadbalancers",
+        ),
+        (
+            "GET listeners?loadbalancer_id=",
+            format!("/listeners?loadbalancer_id={id}"),
+            "listeners",
+        ),
+        (
+            "GET pools?loadbalancer_id=",
+            format!("/pools?loadbalancer_id={id}"),
+            "pools",
+        ),
+        (
+            "GET healthmonitors?pool_id=",
+            format!("/healthmonitors?pool_id={pool_http_id}"),
+            "healthmonitors",
+        ),
+        (
+            "GET members?name=m1",
+            format!("/pools/{pool_http_id}/members?name=m1"),
+            "members",
+        ),
+    ];
+    for (what, path, coll) in filters {
+        let r = c.oct(Method::GET, &path, None).await;
+        let ids = o.sorted(&r.body[coll], "id");
+        o.check(what, json!({"status": r.status, "ids": ids}));
+    }
+    o.check("GET healthmonitors?name=<none> count", {
+        let r = c
+            .oct(
+                Method::GET,
+                &format!("/healthmonitors?name=none-{run}"),
+                None,
+            )
+            .await;
+        json!({"status": r.status, "body": r.body})
+    });
+
+    // Status tree.
+    let r = c
+        .oct(Method::GET, &format!("/loadbalancers/{id}/status"), None)
+        .await;
+    let t = &r.body["statuses"]["loadbalancer"];
+    let tl = t["listeners"]
+        .as_array()
+        .and_then(|a| a.iter().find(|l| l["name"] == "http"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    o.check(
+        "GET status tree keys (lb, listener, pool, health_monitor, member)",
+        json!([
+            keys(t),
+            keys(&tl),
+            keys(&tl["pools"][0]),
+            keys(&tl["pools"][0]["health_monitor"]),
+            keys(&tl["pools"][0]["members"][0])
+        ]),
+    );
+
+    // Listener allowed_cidrs updates.
+    let r = c
+        .oct(
+            Method::PUT,
+            &format!("/listeners/{lis_http}"),
+            Some(json!({"listener": {"allowed_cidrs": ["10.1.0.0/16"]}})),
+        )
+        .await;
+    o.check(
+        "PUT listener allowed_cidrs",
+        json!({"status": r.status, "allowed_cidrs": r.body["listener"]["allowed_cidrs"],
+               "provisioning_status": r.body["listener"]["provisioning_status"]}),
+    );
+    let r = c
+        .oct(
+            Method::POST,
+            &format!("/pools/{pool_http_id}/members"),
+            Some(json!({"member": {"address": "10.0.0.99", "protocol_port": 80}})),
+        )
+        .await;
+    o.check("POST member while lb PENDING_UPDATE", r.status_and_body());
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::PUT,
+            &format!("/listeners/{lis_http}"),
+            Some(json!({"listener": {"allowed_cidrs": []}})),
+        )
+        .await;
+    o.check(
+        "PUT listener allowed_cidrs []",
+        json!({"status": r.status, "allowed_cidrs": r.body["listener"]["allowed_cidrs"]}),
+    );
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::PUT,
+            &format!("/listeners/{lis_tcp}"),
+            Some(json!({"listener": {"allowed_cidrs": ["10.2.0.0/16"]}})),
+        )
+        .await;
+    o.check(
+        "PUT listener allowed_cidrs on the tcp listener",
+        json!(r.status),
+    );
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::PUT,
+            &format!("/listeners/{lis_tcp}"),
+            Some(json!({"listener": {"allowed_cidrs": null}})),
+        )
+        .await;
+    o.check(
+        "PUT listener allowed_cidrs null",
+        json!({"status": r.status, "allowed_cidrs": r.body["listener"]["allowed_cidrs"]}),
+    );
+    c.settle(&id).await;
+
+    // Batch member update: replaces the set.
+    let r = c
+        .oct(
+            Method::PUT,
+            &format!("/pools/{pool_http_id}/members"),
+            Some(json!({"members": [
+                {"address": "10.0.0.10", "protocol_port": 30080, "weight": 3},
+                {"address": "10.0.0.12", "protocol_port": 30080, "name": "new"}]})),
+        )
+        .await;
+    o.check(
+        "PUT pools/{id}/members (batch)",
+        json!({"status": r.status, "empty_body": r.empty}),
+    );
+    o.check(
+        "lb status right after the batch",
+        json!(c.lb_status(&id).await),
+    );
+    c.settle(&id).await;
+    let r = c
+        .oct(Method::GET, &format!("/pools/{pool_http_id}/members"), None)
+        .await;
+    let mut got: Vec<String> = r.body["members"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}:{}:{}:{}",
+                s(&m["address"]),
+                m["protocol_port"],
+                m["weight"],
+                s(&m["name"]),
+                s(&m["provisioning_status"])
+            )
+        })
+        .collect();
+    got.sort();
+    o.check("members after the batch", json!(got));
+    let r = c
+        .oct(
+            Method::PUT,
+            &format!("/pools/{pool_http_id}/members"),
+            Some(json!({"members": []})),
+        )
+        .await;
+    o.check(
+        "PUT pools/{id}/members [] (batch to empty)",
+        json!({"status": r.status, "empty_body": r.empty}),
+    );
+    c.settle(&id).await;
+    let r = c
+        .oct(Method::GET, &format!("/pools/{pool_http_id}/members"), None)
+        .await;
+    o.check("members after the empty batch", r.body["members"].clone());
+
+    // Delete.
+    let r = c
+        .oct(Method::DELETE, &format!("/loadbalancers/{id}"), None)
+        .await;
+    o.check("DELETE lb with children, no cascade", r.status_and_body());
+    let r = c
+        .oct(
+            Method::DELETE,
+            &format!("/loadbalancers/{id}?cascade=true"),
+            None,
+        )
+        .await;
+    o.check(
+        "DELETE lb ?cascade=true",
+        json!({"status": r.status, "empty_body": r.empty}),
+    );
+    o.check(
+        "lb right after cascade DELETE",
+        json!(c.lb_status(&id).await),
+    );
+    o.check(
+        "lb after cascade DELETE settles to",
+        json!(c.settle(&id).await),
+    );
+    let r = c
+        .oct(Method::GET, &format!("/listeners/{lis_http}"), None)
+        .await;
+    o.check("GET listener after cascade", r.status_and_body());
+    let r = c
+        .oct(Method::GET, &format!("/pools/{pool_http_id}"), None)
+        .await;
+    o.check("GET pool after cascade", r.status_and_body());
+    let r = c
+        .oct(Method::GET, &format!("/healthmonitors/{hm_http}"), None)
+        .await;
+    o.check("GET healthmonitor after cascade", r.status_and_body());
+}
+
+/// Whether single-object creates accept nested children: a listener POST with a nested
+/// `default_pool` (members + healthmonitor), a pool POST with nested `members` and
+/// `healthmonitor`; and the plain alternative (pool first, listener with `default_pool_id`).
+async fn nested_child_creates(c: &Cloud, o: &mut Obs, run: &str) {
+    let r = c
+        .oct(
+            Method::POST,
+            "/loadbalancers",
+            Some(json!({"loadbalancer": {"name": format!("conf-nested-{run}"), "vip_subnet_id": c.subnet}})),
+        )
+        .await;
+    let id = s(&r.body["loadbalancer"]["id"]);
+    o.lbs.push(id.clone());
+    o.label(&id, "lb");
+    c.settle(&id).await;
+
+    let nested_pool = |name: &str| {
+        json!({"name": name, "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN",
+               "members": [{"address": "10.0.0.5", "protocol_port": 30053}],
+               "healthmonitor": {"type": "TCP", "delay": 5, "timeout": 3, "max_retries": 3}})
+    };
+    let r = c
+        .oct(
+            Method::POST,
+            "/listeners",
+            Some(
+                json!({"listener": {"loadbalancer_id": id, "name": "l1", "protocol": "TCP",
+                "protocol_port": 1001, "default_pool": nested_pool("p1")}}),
+            ),
+        )
+        .await;
+    o.check(
+        "POST listener with nested default_pool (members + healthmonitor)",
+        r.status_and_body(),
+    );
+    o.check("lb after it settles to", json!(c.settle(&id).await));
+    let r = c
+        .oct(
+            Method::POST,
+            "/listeners",
+            Some(
+                json!({"listener": {"loadbalancer_id": id, "name": "l2", "protocol": "TCP",
+                "protocol_port": 1002,
+                "default_pool": {"name": "p2", "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN"}}}),
+            ),
+        )
+        .await;
+    o.check(
+        "POST listener with nested default_pool (no children)",
+        r.status_and_body(),
+    );
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::GET,
+            &format!("/listeners?loadbalancer_id={id}"),
+            None,
+        )
+        .await;
+    o.check(
+        "listeners left after the nested POSTs",
+        o.sorted(&r.body["listeners"], "name"),
+    );
+
+    let r = c
+        .oct(
+            Method::POST,
+            "/listeners",
+            Some(
+                json!({"listener": {"loadbalancer_id": id, "name": "l3", "protocol": "TCP",
+                "protocol_port": 1003}}),
+            ),
+        )
+        .await;
+    o.check("POST listener (plain)", json!(r.status));
+    let l3 = s(&r.body["listener"]["id"]);
+    o.label(&l3, "listener-l3");
+    c.settle(&id).await;
+    let mut pool = nested_pool("p3");
+    pool["listener_id"] = json!(l3);
+    let r = c
+        .oct(Method::POST, "/pools", Some(json!({ "pool": pool })))
+        .await;
+    o.check(
+        "POST pool with nested members + healthmonitor",
+        r.status_and_body(),
+    );
+    c.settle(&id).await;
+    let mut pool = nested_pool("p3");
+    pool["listener_id"] = json!(l3);
+    pool.as_object_mut().unwrap().remove("healthmonitor");
+    let r = c
+        .oct(Method::POST, "/pools", Some(json!({ "pool": pool })))
+        .await;
+    o.check("POST pool with nested members only", r.status_and_body());
+    c.settle(&id).await;
+    let r = c
+        .oct(Method::GET, &format!("/pools?loadbalancer_id={id}"), None)
+        .await;
+    o.check(
+        "pools left after the nested POSTs",
+        o.sorted(&r.body["pools"], "name"),
+    );
+
+    // The sequence that works everywhere: pool on the LB, then a listener pointing at it.
+    let r = c
+        .oct(
+            Method::POST,
+            "/pools",
+            Some(
+                json!({"pool": {"loadbalancer_id": id, "name": "p4", "protocol": "TCP",
+                "lb_algorithm": "ROUND_ROBIN"}}),
+            ),
+        )
+        .await;
+    o.check("POST pool on the lb (no listener)", json!(r.status));
+    let p4 = s(&r.body["pool"]["id"]);
+    o.label(&p4, "pool-p4");
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::POST,
+            "/listeners",
+            Some(
+                json!({"listener": {"loadbalancer_id": id, "name": "l4", "protocol": "TCP",
+                "protocol_port": 1004, "default_pool_id": p4}}),
+            ),
+        )
+        .await;
+    o.label(&s(&r.body["listener"]["id"]), "listener-l4");
+    o.check(
+        "POST listener with default_pool_id",
+        json!({"status": r.status, "default_pool_id": r.body["listener"]["default_pool_id"]}),
+    );
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::POST,
+            "/healthmonitors",
+            Some(
+                json!({"healthmonitor": {"pool_id": p4, "type": "TCP", "delay": 5, "timeout": 3,
+                "max_retries": 3}}),
+            ),
+        )
+        .await;
+    o.check(
+        "POST healthmonitor",
+        json!({"status": r.status, "pools": r.body["healthmonitor"]["pools"]}),
+    );
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::POST,
+            &format!("/pools/{p4}/members"),
+            Some(json!({"member": {"address": "10.0.0.7", "protocol_port": 30053}})),
+        )
+        .await;
+    o.check(
+        "POST member",
+        json!({"status": r.status, "provisioning_status": r.body["member"]["provisioning_status"]}),
+    );
+    c.settle(&id).await;
+    let r = c.oct(Method::GET, &format!("/pools/{p4}"), None).await;
+    o.check(
+        "GET pool p4 listeners, members count, healthmonitor_id set",
+        json!([
+            r.body["pool"]["listeners"],
+            r.body["pool"]["members"].as_array().map(Vec::len),
+            r.body["pool"]["healthmonitor_id"].is_string()
+        ]),
+    );
+}
+
+/// TCP and UDP listeners on one port; a second listener of the same L4 protocol on a taken
+/// port; both in one fully populated create.
+async fn listener_port_sharing(c: &Cloud, o: &mut Obs, run: &str) {
+    let r = c
+        .oct(
+            Method::POST,
+            "/loadbalancers",
+            Some(json!({"loadbalancer": {"name": format!("conf-ports-{run}"), "vip_subnet_id": c.subnet,
+                "listeners": [{"name": "tcp-53", "protocol": "TCP", "protocol_port": 53}]}})),
+        )
+        .await;
+    let id = s(&r.body["loadbalancer"]["id"]);
+    o.lbs.push(id.clone());
+    o.label(&id, "lb");
+    c.settle(&id).await;
+
+    let listener = |name: &str, protocol: &str, port: u16| {
+        json!({"listener": {"loadbalancer_id": id, "name": name, "protocol": protocol,
+                            "protocol_port": port}})
+    };
+    let r = c
+        .oct(
+            Method::POST,
+            "/listeners",
+            Some(listener("udp-53", "UDP", 53)),
+        )
+        .await;
+    o.check(
+        "POST UDP listener on the TCP listener's port",
+        json!({"status": r.status, "protocol": r.body["listener"]["protocol"]}),
+    );
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::POST,
+            "/listeners",
+            Some(listener("tcp-53b", "TCP", 53)),
+        )
+        .await;
+    o.check("POST second TCP listener on port 53", r.status_and_body());
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::POST,
+            "/listeners",
+            Some(listener("http-53", "HTTP", 53)),
+        )
+        .await;
+    o.check("POST HTTP listener on the TCP port 53", r.status_and_body());
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::POST,
+            "/listeners",
+            Some(listener("udp-53b", "UDP", 53)),
+        )
+        .await;
+    o.check("POST second UDP listener on port 53", r.status_and_body());
+    c.settle(&id).await;
+    let r = c
+        .oct(
+            Method::GET,
+            &format!("/listeners?loadbalancer_id={id}"),
+            None,
+        )
+        .await;
+    o.check(
+        "listeners on the lb",
+        o.sorted(&r.body["listeners"], "name"),
+    );
+
+    let r = c
+        .oct(
+            Method::POST,
+            "/loadbalancers",
+            Some(json!({"loadbalancer": {"name": format!("conf-ports2-{run}"), "vip_subnet_id": c.subnet,
+                "listeners": [{"name": "tcp-53", "protocol": "TCP", "protocol_port": 53},
+                              {"name": "udp-53", "protocol": "UDP", "protocol_port": 53}]}})),
+        )
+        .await;
+    o.check(
+        "POST full lb with TCP:53 and UDP:53",
+        json!({"status": r.status,
+               "listeners": o.sorted(&r.body["loadbalancer"]["listeners"], "name")}),
+    );
+    if r.status < 300 {
+        let id2 = s(&r.body["loadbalancer"]["id"]);
+        o.lbs.push(id2.clone());
+        o.check("that lb settles to", json!(c.settle(&id2).await));
+    }
+    let r = c
+        .oct(
+            Method::POST,
+            "/loadbalancers",
+            Some(json!({"loadbalancer": {"name": format!("conf-ports3-{run}"), "vip_subnet_id": c.subnet,
+                "listeners": [{"name": "a", "protocol": "TCP", "protocol_port": 54},
+                              {"name": "b", "protocol": "TCP", "protocol_port": 54}]}})),
+        )
+        .await;
+    o.check("POST full lb with TCP:54 twice", r.status_and_body());
+    if r.status < 300 {
+        o.lbs.push(s(&r.body["loadbalancer"]["id"]));
+    }
+}
+
+/// Neutron: a port on the cluster network, a floating IP bound to it in one POST, tags,
+/// filters, disassociation (`port_id: null`), re-association, delete; noauth's project rule.
+async fn floating_ip(c: &Cloud, o: &mut Obs, run: &str) {
+    let port_body = json!({"port": {"project_id": c.project, "network_id": c.network,
+                                    "name": format!("conf-vip-{run}")}});
+    let mut no_project = port_body.clone();
+    no_project["port"]
+        .as_object_mut()
+        .unwrap()
+        .remove("project_id");
+    let r = c.neu(Method::POST, "/ports", Some(no_project)).await;
+    o.check("POST port without project_id", r.status_and_body());
+    if r.status < 300 {
+        o.ports.push(s(&r.body["port"]["id"]));
+    }
+    let r = c.neu(Method::POST, "/ports", Some(port_body)).await;
+    let port = r.body["port"].clone();
+    let port_id = s(&port["id"]);
+    o.ports.push(port_id.clone());
+    o.label(&port_id, "port");
+    let fixed_ip = s(&port["fixed_ips"][0]["ip_address"]);
+    o.label(&fixed_ip, "port-ip");
+    o.check("POST port status", json!(r.status));
+    o.check(
+        "POST port fixed_ips subnet",
+        json!(
+            port["fixed_ips"]
+                .as_array()
+                .map(|a| a.iter().map(|f| &f["subnet_id"]).collect::<Vec<_>>())
+        ),
+    );
+    o.check(
+        "POST port has id, name, network_id, project_id, fixed_ips, device_owner, status",
+        json!(
+            [
+                "id",
+                "name",
+                "network_id",
+                "project_id",
+                "fixed_ips",
+                "device_owner",
+                "status"
+            ]
+            .iter()
+            .all(|k| port.get(*k).is_some())
+        ),
+    );
+
+    let fip = |extra: Value| {
+        let mut b = json!({"floatingip": {"project_id": c.project,
+            "floating_network_id": c.floating_network, "port_id": port_id,
+            "description": format!("conf {run}")}});
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                b["floatingip"].as_object_mut().unwrap().remove(k);
+            } else {
+                b["floatingip"][k] = v.clone();
+            }
+        }
+        b
+    };
+    let r = c
+        .neu(
+            Method::POST,
+            "/floatingips",
+            Some(fip(json!({"tags": [format!("conf-{run}")]}))),
+        )
+        .await;
+    o.check("POST floatingip with tags", r.status_and_body());
+    if r.status < 300 {
+        o.fips.push(s(&r.body["floatingip"]["id"]));
+        c.neu(
+            Method::DELETE,
+            &format!("/floatingips/{}", s(&r.body["floatingip"]["id"])),
+            None,
+        )
+        .await;
+    }
+    let r = c
+        .neu(
+            Method::POST,
+            "/floatingips",
+            Some(fip(json!({"project_id": null}))),
+        )
+        .await;
+    o.check("POST floatingip without project_id", r.status_and_body());
+    if r.status < 300 {
+        o.fips.push(s(&r.body["floatingip"]["id"]));
+    }
+    let r = c
+        .neu(
+            Method::POST,
+            "/floatingips",
+            Some(fip(json!({"floating_network_id": c.network}))),
+        )
+        .await;
+    o.check(
+        "POST floatingip on a non-external network",
+        r.status_and_body(),
+    );
+    if r.status < 300 {
+        o.fips.push(s(&r.body["floatingip"]["id"]));
+    }
+
+    let r = c
+        .neu(Method::POST, "/floatingips", Some(fip(json!({}))))
+        .await;
+    let f = r.body["floatingip"].clone();
+    let fip_id = s(&f["id"]);
+    o.fips.push(fip_id.clone());
+    o.label(&fip_id, "fip");
+    let address = s(&f["floating_ip_address"]);
+    o.label(&address, "fip-address");
+    o.check("POST floatingip status", json!(r.status));
+    o.check("POST floatingip keys", keys(&f));
+    o.check(
+        "POST floatingip port_id, fixed_ip_address, floating_network_id, tags, description",
+        json!([
+            f["port_id"],
+            f["fixed_ip_address"],
+            f["floating_network_id"],
+            f["tags"],
+            f["description"]
+        ]),
+    );
+    o.check(
+        "POST floatingip address in 203.0.113.0/24, router_id set",
+        json!([
+            address.starts_with("203.0.113."),
+            f["router_id"].is_string()
+        ]),
+    );
+    o.check(
+        "POST floatingip port_details keys",
+        keys(&f["port_details"]),
+    );
+    o.info("POST floatingip status field", f["status"].clone());
+
+    let tag = format!("conf-{run}");
+    let r = c
+        .neu(
+            Method::PUT,
+            &format!("/floatingips/{fip_id}/tags"),
+            Some(json!({"tags": [tag, "kks-lb-cluster:conf"]})),
+        )
+        .await;
+    o.check("PUT floatingips/{id}/tags", r.status_and_body());
+    let r = c
+        .neu(
+            Method::PUT,
+            &format!("/floatingips/{fip_id}/tags/extra"),
+            None,
+        )
+        .await;
+    o.check("PUT floatingips/{id}/tags/{tag}", r.status_and_body());
+    let r = c
+        .neu(Method::GET, &format!("/floatingips?tags={tag}"), None)
+        .await;
+    o.check(
+        "GET floatingips?tags=",
+        json!({"status": r.status, "ids": o.sorted(&r.body["floatingips"], "id"),
+               "tags": r.body["floatingips"][0]["tags"]}),
+    );
+    let r = c
+        .neu(
+            Method::GET,
+            &format!("/floatingips?port_id={port_id}"),
+            None,
+        )
+        .await;
+    o.check(
+        "GET floatingips?port_id=",
+        json!({"status": r.status, "ids": o.sorted(&r.body["floatingips"], "id")}),
+    );
+    let r = c
+        .neu(
+            Method::GET,
+            &format!("/floatingips?floating_ip_address={address}"),
+            None,
+        )
+        .await;
+    o.check(
+        "GET floatingips?floating_ip_address=",
+        json!({"status": r.status, "ids": o.sorted(&r.body["floatingips"], "id")}),
+    );
+
+    let r = c
+        .neu(
+            Method::PUT,
+            &format!("/floatingips/{fip_id}"),
+            Some(json!({"floatingip": {"port_id": null}})),
+        )
+        .await;
+    let f = &r.body["floatingip"];
+    o.check(
+        "PUT floatingip port_id null",
+        json!({"status": r.status, "port_id": f["port_id"], "fixed_ip_address": f["fixed_ip_address"],
+               "router_id": f["router_id"], "port_details": f["port_details"],
+               "floating_ip_address": f["floating_ip_address"], "tags": f["tags"]}),
+    );
+    let r = c
+        .neu(
+            Method::PUT,
+            &format!("/floatingips/{fip_id}"),
+            Some(json!({"floatingip": {"port_id": port_id}})),
+        )
+        .await;
+    let f = &r.body["floatingip"];
+    o.check(
+        "PUT floatingip port_id again",
+        json!({"status": r.status, "port_id": f["port_id"], "fixed_ip_address": f["fixed_ip_address"],
+               "router_id_set": f["router_id"].is_string()}),
+    );
+    let r = c
+        .neu(Method::DELETE, &format!("/floatingips/{fip_id}"), None)
+        .await;
+    o.check(
+        "DELETE floatingip",
+        json!({"status": r.status, "empty_body": r.empty}),
+    );
+    let r = c
+        .neu(Method::GET, &format!("/floatingips/{fip_id}"), None)
+        .await;
+    o.check("GET deleted floatingip", r.status_and_body());
+    let r = c
+        .neu(Method::DELETE, &format!("/floatingips/{fip_id}"), None)
+        .await;
+    o.check("DELETE deleted floatingip", r.status_and_body());
+    let r = c
+        .neu(Method::DELETE, &format!("/ports/{port_id}"), None)
+        .await;
+    o.check(
+        "DELETE port",
+        json!({"status": r.status, "empty_body": r.empty}),
+    );
+    let r = c.neu(Method::GET, &format!("/ports/{port_id}"), None).await;
+    o.check("GET deleted port", r.status_and_body());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recorded real answers and known emulator gaps
+// ---------------------------------------------------------------------------------------------
+
+/// The real services' answers (Octavia 19.0.0 API v2.30, Neutron 29.0.0, noauth), one line
+/// per compared observation: (scenario, observation, JSON).
+const RECORDED: &[(&str, &str, &str)] = &[
+    ("versions", "GET / status", r#"200"#),
+    ("versions", "GET / CURRENT version ids", r#"["v2.30"]"#),
+    (
+        "versions",
+        "GET / every version has id, status, links",
+        r#"true"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "POST lb without X-Project-Id",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Validation failure: Missing project ID in request where one is required. An administrator should check the keystone settings in the Octavia configuration."},"status":400}"#,
+    ),
+    ("load_balancer_lifecycle", "POST lb status", r#"201"#),
+    (
+        "load_balancer_lifecycle",
+        "POST lb keys",
+        r#"["additional_vips","admin_state_up","availability_zone","created_at","description","flavor_id","id","listeners","name","operating_status","pools","project_id","provider","provisioning_status","tags","tenant_id","updated_at","vip_address","vip_network_id","vip_port_id","vip_qos_policy_id","vip_sg_ids","vip_subnet_id","vip_vnic_type"]"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "POST lb provisioning_status",
+        r#""PENDING_CREATE""#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "POST lb listeners, pools, tags",
+        r#"[[],[],[]]"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "POST lb project_id, tenant_id",
+        r#"["<project>","<project>"]"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "POST lb vip_subnet_id",
+        r#""<subnet>""#,
+    ),
+    ("load_balancer_lifecycle", "POST lb updated_at", r#"null"#),
+    (
+        "load_balancer_lifecycle",
+        "GET unknown lb",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Load Balancer <uuid> not found."},"status":404}"#,
+    ),
+    ("load_balancer_lifecycle", "lb settles to", r#""ACTIVE""#),
+    (
+        "load_balancer_lifecycle",
+        "GET lb keys",
+        r#"["additional_vips","admin_state_up","availability_zone","created_at","description","flavor_id","id","listeners","name","operating_status","pools","project_id","provider","provisioning_status","tags","tenant_id","updated_at","vip_address","vip_network_id","vip_port_id","vip_qos_policy_id","vip_sg_ids","vip_subnet_id","vip_vnic_type"]"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "PUT lb",
+        r#"{"description":"update 1","provisioning_status":"PENDING_UPDATE","status":200}"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "PUT lb while PENDING_UPDATE",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Invalid state PENDING_UPDATE of loadbalancer resource <lb>"},"status":409}"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "POST listener while lb PENDING_UPDATE",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Load Balancer <lb> is immutable and cannot be updated."},"status":409}"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "DELETE lb while PENDING_UPDATE",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Invalid state PENDING_UPDATE of loadbalancer resource <lb>"},"status":409}"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "lb settles after PUT to",
+        r#""ACTIVE""#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "GET loadbalancers?name= (two POSTs, one refused)",
+        r#"{"ids":["<lb>"],"links":[],"status":200}"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "DELETE lb",
+        r#"{"empty_body":true,"status":204}"#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "GET lb right after DELETE",
+        r#""PENDING_DELETE""#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "lb after DELETE settles to",
+        r#""GONE""#,
+    ),
+    (
+        "load_balancer_lifecycle",
+        "DELETE deleted lb",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Load Balancer <lb> not found."},"status":404}"#,
+    ),
+    (
+        "fully_populated",
+        "POST full lb with an unnamed pool",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Validation failure: Pools must be named when creating a fully populated loadbalancer."},"status":400}"#,
+    ),
+    ("fully_populated", "POST full lb status", r#"201"#),
+    (
+        "fully_populated",
+        "POST full lb keys",
+        r#"["additional_vips","admin_state_up","availability_zone","created_at","description","flavor_id","id","listeners","name","operating_status","pools","project_id","provider","provisioning_status","tags","tenant_id","updated_at","vip_address","vip_network_id","vip_port_id","vip_qos_policy_id","vip_sg_ids","vip_subnet_id","vip_vnic_type"]"#,
+    ),
+    (
+        "fully_populated",
+        "POST full lb listeners, pools (names)",
+        r#"[["http","tcp"],["pool-http","pool-tcp"]]"#,
+    ),
+    (
+        "fully_populated",
+        "POST full lb listener keys",
+        r#"["admin_state_up","allowed_cidrs","alpn_protocols","client_authentication","client_ca_tls_container_ref","client_crl_container_ref","connection_limit","created_at","default_pool_id","default_tls_container_ref","description","hsts_include_subdomains","hsts_max_age","hsts_preload","id","insert_headers","l7policies","name","operating_status","project_id","protocol","protocol_port","provisioning_status","sni_container_refs","tags","tenant_id","timeout_client_data","timeout_member_connect","timeout_member_data","timeout_tcp_inspect","tls_ciphers","tls_versions","updated_at"]"#,
+    ),
+    (
+        "fully_populated",
+        "POST full lb listener default_pool_id, default_pool, loadbalancers",
+        r#"["<pool-http>",null,null]"#,
+    ),
+    (
+        "fully_populated",
+        "POST full lb pool keys",
+        r#"["admin_state_up","alpn_protocols","ca_tls_container_ref","created_at","crl_container_ref","description","healthmonitor","id","lb_algorithm","listeners","members","name","operating_status","project_id","protocol","provisioning_status","session_persistence","tags","tenant_id","tls_ciphers","tls_container_ref","tls_enabled","tls_versions","updated_at"]"#,
+    ),
+    (
+        "fully_populated",
+        "POST full lb pool listeners, loadbalancers, healthmonitor_id",
+        r#"[[{"id":"<listener-http>"}],null,null]"#,
+    ),
+    (
+        "fully_populated",
+        "POST full lb pool healthmonitor keys",
+        r#"["admin_state_up","created_at","delay","domain_name","expected_codes","http_method","http_version","id","max_retries","max_retries_down","name","operating_status","project_id","provisioning_status","tags","tenant_id","timeout","type","updated_at","url_path"]"#,
+    ),
+    (
+        "fully_populated",
+        "POST full lb pool members keys",
+        r#"[["address","admin_state_up","backup","created_at","id","monitor_address","monitor_port","name","operating_status","project_id","protocol_port","provisioning_status","subnet_id","tags","tenant_id","updated_at","vnic_type","weight"],["address","admin_state_up","backup","created_at","id","monitor_address","monitor_port","name","operating_status","project_id","protocol_port","provisioning_status","subnet_id","tags","tenant_id","updated_at","vnic_type","weight"]]"#,
+    ),
+    (
+        "fully_populated",
+        "POST full lb provisioning_status of lb, listener, pool, hm, member",
+        r#"["PENDING_CREATE","PENDING_CREATE","PENDING_CREATE","PENDING_CREATE","PENDING_CREATE"]"#,
+    ),
+    (
+        "fully_populated",
+        "POST full lb allowed_cidrs (http, tcp)",
+        r#"[["10.0.0.0/8","192.168.0.0/16"],null]"#,
+    ),
+    ("fully_populated", "full lb settles to", r#""ACTIVE""#),
+    (
+        "fully_populated",
+        "GET full lb keys",
+        r#"["additional_vips","admin_state_up","availability_zone","created_at","description","flavor_id","id","listeners","name","operating_status","pools","project_id","provider","provisioning_status","tags","tenant_id","updated_at","vip_address","vip_network_id","vip_port_id","vip_qos_policy_id","vip_sg_ids","vip_subnet_id","vip_vnic_type"]"#,
+    ),
+    (
+        "fully_populated",
+        "GET full lb listeners, pools (sorted ids)",
+        r#"[["<listener-http>","<listener-tcp>"],["<pool-http>","<pool-tcp>"]]"#,
+    ),
+    (
+        "fully_populated",
+        "GET full lb listeners and pools are id references",
+        r#"[[["id"],["id"]],[["id"],["id"]]]"#,
+    ),
+    (
+        "fully_populated",
+        "GET full lb tags",
+        r#"["conf-a-<run>","conf-b-<run>"]"#,
+    ),
+    (
+        "fully_populated",
+        "GET listener keys",
+        r#"["admin_state_up","allowed_cidrs","alpn_protocols","client_authentication","client_ca_tls_container_ref","client_crl_container_ref","connection_limit","created_at","default_pool_id","default_tls_container_ref","description","hsts_include_subdomains","hsts_max_age","hsts_preload","id","insert_headers","l7policies","loadbalancers","name","operating_status","project_id","protocol","protocol_port","provisioning_status","sni_container_refs","tags","tenant_id","timeout_client_data","timeout_member_connect","timeout_member_data","timeout_tcp_inspect","tls_ciphers","tls_versions","updated_at"]"#,
+    ),
+    (
+        "fully_populated",
+        "GET listener loadbalancers, default_pool_id, l7policies",
+        r#"[[{"id":"<lb>"}],"<pool-http>",[]]"#,
+    ),
+    (
+        "fully_populated",
+        "GET listener allowed_cidrs (set)",
+        r#"["10.0.0.0/8","192.168.0.0/16"]"#,
+    ),
+    (
+        "fully_populated",
+        "GET listener defaults",
+        r#"{"connection_limit":-1,"insert_headers":{},"timeout_client_data":50000,"timeout_member_connect":5000,"timeout_member_data":50000,"timeout_tcp_inspect":0}"#,
+    ),
+    (
+        "fully_populated",
+        "GET listener allowed_cidrs (unset)",
+        r#"null"#,
+    ),
+    (
+        "fully_populated",
+        "GET pool keys",
+        r#"["admin_state_up","alpn_protocols","ca_tls_container_ref","created_at","crl_container_ref","description","healthmonitor_id","id","lb_algorithm","listeners","loadbalancers","members","name","operating_status","project_id","protocol","provisioning_status","session_persistence","tags","tenant_id","tls_ciphers","tls_container_ref","tls_enabled","tls_versions","updated_at"]"#,
+    ),
+    (
+        "fully_populated",
+        "GET pool loadbalancers, listeners, healthmonitor_id",
+        r#"[[{"id":"<lb>"}],[{"id":"<listener-http>"}],"<hm-http>"]"#,
+    ),
+    (
+        "fully_populated",
+        "GET pool members are id references",
+        r#"[["id"],["id"]]"#,
+    ),
+    (
+        "fully_populated",
+        "GET pool session_persistence",
+        r#"{"cookie_name":null,"persistence_granularity":null,"persistence_timeout":null,"type":"SOURCE_IP"}"#,
+    ),
+    (
+        "fully_populated",
+        "GET member keys",
+        r#"["address","admin_state_up","backup","created_at","id","monitor_address","monitor_port","name","operating_status","project_id","protocol_port","provisioning_status","subnet_id","tags","tenant_id","updated_at","vnic_type","weight"]"#,
+    ),
+    (
+        "fully_populated",
+        "GET healthmonitor keys",
+        r#"["admin_state_up","created_at","delay","domain_name","expected_codes","http_method","http_version","id","max_retries","max_retries_down","name","operating_status","pools","project_id","provisioning_status","tags","tenant_id","timeout","type","updated_at","url_path"]"#,
+    ),
+    (
+        "fully_populated",
+        "GET healthmonitor pools",
+        r#"[{"id":"<pool-http>"}]"#,
+    ),
+    (
+        "fully_populated",
+        "GET TCP healthmonitor http fields",
+        r#"[null,null,null]"#,
+    ),
+    (
+        "fully_populated",
+        "GET loadbalancers?name=",
+        r#"{"ids":["<lb>"],"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET loadbalancers?tags=a",
+        r#"{"ids":["<lb>"],"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET loadbalancers?tags=a,b (all of)",
+        r#"{"ids":["<lb>"],"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET loadbalancers?tags=a,other (all of)",
+        r#"{"ids":[],"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET loadbalancers?tags=a&tags=b",
+        r#"{"ids":["<lb>"],"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET loadbalancers?tags-any=a,other",
+        r#"{"ids":["<lb>"],"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET listeners?loadbalancer_id=",
+        r#"{"ids":["<listener-http>","<listener-tcp>"],"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET pools?loadbalancer_id=",
+        r#"{"ids":["<pool-http>","<pool-tcp>"],"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET healthmonitors?pool_id=",
+        r#"{"ids":["<hm-http>"],"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET members?name=m1",
+        r#"{"ids":["<member-http-0>"],"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET healthmonitors?name=<none> count",
+        r#"{"body":{"healthmonitors":[],"healthmonitors_links":[]},"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "GET status tree keys (lb, listener, pool, health_monitor, member)",
+        r#"[["id","listeners","name","operating_status","provisioning_status"],["id","name","operating_status","pools","provisioning_status"],["health_monitor","id","members","name","operating_status","provisioning_status"],["id","name","operating_status","provisioning_status","type"],["address","id","name","operating_status","protocol_port","provisioning_status"]]"#,
+    ),
+    (
+        "fully_populated",
+        "PUT listener allowed_cidrs",
+        r#"{"allowed_cidrs":["10.1.0.0/16"],"provisioning_status":"PENDING_UPDATE","status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "POST member while lb PENDING_UPDATE",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Load Balancer <lb> is immutable and cannot be updated."},"status":409}"#,
+    ),
+    (
+        "fully_populated",
+        "PUT listener allowed_cidrs []",
+        r#"{"allowed_cidrs":null,"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "PUT listener allowed_cidrs on the tcp listener",
+        r#"200"#,
+    ),
+    (
+        "fully_populated",
+        "PUT listener allowed_cidrs null",
+        r#"{"allowed_cidrs":null,"status":200}"#,
+    ),
+    (
+        "fully_populated",
+        "PUT pools/{id}/members (batch)",
+        r#"{"empty_body":true,"status":202}"#,
+    ),
+    (
+        "fully_populated",
+        "lb status right after the batch",
+        r#""PENDING_UPDATE""#,
+    ),
+    (
+        "fully_populated",
+        "members after the batch",
+        r#"["10.0.0.10:30080:3:m1:ACTIVE","10.0.0.12:30080:1:new:ACTIVE"]"#,
+    ),
+    (
+        "fully_populated",
+        "PUT pools/{id}/members [] (batch to empty)",
+        r#"{"empty_body":true,"status":202}"#,
+    ),
+    ("fully_populated", "members after the empty batch", r#"[]"#),
+    (
+        "fully_populated",
+        "DELETE lb with children, no cascade",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Validation failure: Cannot delete Load Balancer <lb> - it has children"},"status":400}"#,
+    ),
+    (
+        "fully_populated",
+        "DELETE lb ?cascade=true",
+        r#"{"empty_body":true,"status":204}"#,
+    ),
+    (
+        "fully_populated",
+        "lb right after cascade DELETE",
+        r#""PENDING_DELETE""#,
+    ),
+    (
+        "fully_populated",
+        "lb after cascade DELETE settles to",
+        r#""GONE""#,
+    ),
+    (
+        "fully_populated",
+        "GET listener after cascade",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Listener <listener-http> not found."},"status":404}"#,
+    ),
+    (
+        "fully_populated",
+        "GET pool after cascade",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Pool <pool-http> not found."},"status":404}"#,
+    ),
+    (
+        "fully_populated",
+        "GET healthmonitor after cascade",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Health Monitor <hm-http> not found."},"status":404}"#,
+    ),
+    (
+        "nested_child_creates",
+        "POST listener with nested default_pool (members + healthmonitor)",
+        r#"{"body":{"debuginfo":null,"faultcode":"Server","faultstring":"'dict' object has no attribute '_sa_instance_state'"},"status":500}"#,
+    ),
+    (
+        "nested_child_creates",
+        "lb after it settles to",
+        r#""ACTIVE""#,
+    ),
+    (
+        "nested_child_creates",
+        "POST listener with nested default_pool (no children)",
+        r#"{"body":{"debuginfo":null,"faultcode":"Server","faultstring":"'dict' object has no attribute '_sa_instance_state'"},"status":500}"#,
+    ),
+    (
+        "nested_child_creates",
+        "listeners left after the nested POSTs",
+        r#"[]"#,
+    ),
+    ("nested_child_creates", "POST listener (plain)", r#"201"#),
+    (
+        "nested_child_creates",
+        "POST pool with nested members + healthmonitor",
+        r#"{"body":{"debuginfo":null,"faultcode":"Server","faultstring":"'dict' object has no attribute '_sa_instance_state'"},"status":500}"#,
+    ),
+    (
+        "nested_child_creates",
+        "POST pool with nested members only",
+        r#"{"body":{"debuginfo":null,"faultcode":"Server","faultstring":"'dict' object has no attribute '_sa_instance_state'"},"status":500}"#,
+    ),
+    (
+        "nested_child_creates",
+        "pools left after the nested POSTs",
+        r#"[]"#,
+    ),
+    (
+        "nested_child_creates",
+        "POST pool on the lb (no listener)",
+        r#"201"#,
+    ),
+    (
+        "nested_child_creates",
+        "POST listener with default_pool_id",
+        r#"{"default_pool_id":"<pool-p4>","status":201}"#,
+    ),
+    (
+        "nested_child_creates",
+        "POST healthmonitor",
+        r#"{"pools":[{"id":"<pool-p4>"}],"status":201}"#,
+    ),
+    (
+        "nested_child_creates",
+        "POST member",
+        r#"{"provisioning_status":"PENDING_CREATE","status":201}"#,
+    ),
+    (
+        "nested_child_creates",
+        "GET pool p4 listeners, members count, healthmonitor_id set",
+        r#"[[{"id":"<listener-l4>"}],1,true]"#,
+    ),
+    (
+        "listener_port_sharing",
+        "POST UDP listener on the TCP listener's port",
+        r#"{"protocol":"UDP","status":201}"#,
+    ),
+    (
+        "listener_port_sharing",
+        "POST second TCP listener on port 53",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Another Listener on this Load Balancer is already using protocol TCP and protocol_port 53"},"status":409}"#,
+    ),
+    (
+        "listener_port_sharing",
+        "POST HTTP listener on the TCP port 53",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Another Listener on this Load Balancer is already using protocol TCP and protocol_port 53"},"status":409}"#,
+    ),
+    (
+        "listener_port_sharing",
+        "POST second UDP listener on port 53",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Another Listener on this Load Balancer is already using protocol UDP and protocol_port 53"},"status":409}"#,
+    ),
+    (
+        "listener_port_sharing",
+        "listeners on the lb",
+        r#"["tcp-53","udp-53"]"#,
+    ),
+    (
+        "listener_port_sharing",
+        "POST full lb with TCP:53 and UDP:53",
+        r#"{"listeners":["tcp-53","udp-53"],"status":201}"#,
+    ),
+    ("listener_port_sharing", "that lb settles to", r#""ACTIVE""#),
+    (
+        "listener_port_sharing",
+        "POST full lb with TCP:54 twice",
+        r#"{"body":{"debuginfo":null,"faultcode":"Client","faultstring":"Another Listener on this Load Balancer is already using protocol TCP and protocol_port 54"},"status":409}"#,
+    ),
+    (
+        "floating_ip",
+        "POST port without project_id",
+        r#"{"body":{"NeutronError":{"detail":"","message":"Running without keystone AuthN requires that project_id is specified","type":"HTTPBadRequest"}},"status":400}"#,
+    ),
+    ("floating_ip", "POST port status", r#"201"#),
+    (
+        "floating_ip",
+        "POST port fixed_ips subnet",
+        r#"["<subnet>"]"#,
+    ),
+    (
+        "floating_ip",
+        "POST port has id, name, network_id, project_id, fixed_ips, device_owner, status",
+        r#"true"#,
+    ),
+    (
+        "floating_ip",
+        "POST floatingip with tags",
+        r#"{"body":{"NeutronError":{"detail":"","message":"Attribute 'tags' not allowed in POST","type":"HTTPBadRequest"}},"status":400}"#,
+    ),
+    (
+        "floating_ip",
+        "POST floatingip without project_id",
+        r#"{"body":{"NeutronError":{"detail":"","message":"Running without keystone AuthN requires that project_id is specified","type":"HTTPBadRequest"}},"status":400}"#,
+    ),
+    (
+        "floating_ip",
+        "POST floatingip on a non-external network",
+        r#"{"body":{"NeutronError":{"detail":"","message":"Bad floatingip request: Network <network> is not a valid external network.","type":"BadRequest"}},"status":400}"#,
+    ),
+    ("floating_ip", "POST floatingip status", r#"201"#),
+    (
+        "floating_ip",
+        "POST floatingip keys",
+        r#"["created_at","description","fixed_ip_address","floating_ip_address","floating_network_id","id","port_details","port_id","project_id","revision_number","router_id","status","tags","tenant_id","updated_at"]"#,
+    ),
+    (
+        "floating_ip",
+        "POST floatingip port_id, fixed_ip_address, floating_network_id, tags, description",
+        r#"["<port>","<port-ip>","<floating-network>",[],"conf <run>"]"#,
+    ),
+    (
+        "floating_ip",
+        "POST floatingip address in 203.0.113.0/24, router_id set",
+        r#"[true,true]"#,
+    ),
+    (
+        "floating_ip",
+        "POST floatingip port_details keys",
+        r#"["admin_state_up","device_id","device_owner","mac_address","name","network_id","status"]"#,
+    ),
+    (
+        "floating_ip",
+        "PUT floatingips/{id}/tags",
+        r#"{"body":{"tags":["conf-<run>","kks-lb-cluster:conf"]},"status":200}"#,
+    ),
+    (
+        "floating_ip",
+        "PUT floatingips/{id}/tags/{tag}",
+        r#"{"body":null,"status":201}"#,
+    ),
+    (
+        "floating_ip",
+        "GET floatingips?tags=",
+        r#"{"ids":["<fip>"],"status":200,"tags":["conf-<run>","extra","kks-lb-cluster:conf"]}"#,
+    ),
+    (
+        "floating_ip",
+        "GET floatingips?port_id=",
+        r#"{"ids":["<fip>"],"status":200}"#,
+    ),
+    (
+        "floating_ip",
+        "GET floatingips?floating_ip_address=",
+        r#"{"ids":["<fip>"],"status":200}"#,
+    ),
+    (
+        "floating_ip",
+        "PUT floatingip port_id null",
+        r#"{"fixed_ip_address":null,"floating_ip_address":"<fip-address>","port_details":null,"port_id":null,"router_id":null,"status":200,"tags":["conf-<run>","extra","kks-lb-cluster:conf"]}"#,
+    ),
+    (
+        "floating_ip",
+        "PUT floatingip port_id again",
+        r#"{"fixed_ip_address":"<port-ip>","port_id":"<port>","router_id_set":true,"status":200}"#,
+    ),
+    (
+        "floating_ip",
+        "DELETE floatingip",
+        r#"{"empty_body":true,"status":204}"#,
+    ),
+    (
+        "floating_ip",
+        "GET deleted floatingip",
+        r#"{"body":{"NeutronError":{"detail":"","message":"Floating IP <fip> could not be found","type":"FloatingIPNotFound"}},"status":404}"#,
+    ),
+    (
+        "floating_ip",
+        "DELETE deleted floatingip",
+        r#"{"body":{"NeutronError":{"detail":"","message":"Floating IP <fip> could not be found","type":"FloatingIPNotFound"}},"status":404}"#,
+    ),
+    (
+        "floating_ip",
+        "DELETE port",
+        r#"{"empty_body":true,"status":204}"#,
+    ),
+    (
+        "floating_ip",
+        "GET deleted port",
+        r#"{"body":{"NeutronError":{"detail":"","message":"Port <port> could not be found.","type":"PortNotFound"}},"status":404}"#,
+    ),
+];
+
+/// Observations where the emulator is known to answer differently from the real services
+/// (scenario, observation). The emulator test prints them instead of failing; remove an entry
+/// once the emulator is fixed.
+const KNOWN_EMULATOR_GAPS: &[(&str, &str)] = &[
+    // The real message ends "... An administrator should check the keystone settings in the
+    // Octavia configuration."
+    ("load_balancer_lifecycle", "POST lb without X-Project-Id"),
+    // The real filters; the emulator ignores `pool_id`.
+    ("fully_populated", "GET healthmonitors?pool_id="),
+    // A batch entry without `name` keeps the existing member's name on the real one.
+    ("fully_populated", "members after the batch"),
+    // Real: 500 `'dict' object has no attribute '_sa_instance_state'`, nothing created.
+    (
+        "nested_child_creates",
+        "POST listener with nested default_pool (members + healthmonitor)",
+    ),
+    (
+        "nested_child_creates",
+        "POST listener with nested default_pool (no children)",
+    ),
+    (
+        "nested_child_creates",
+        "listeners left after the nested POSTs",
+    ),
+    (
+        "nested_child_creates",
+        "POST pool with nested members + healthmonitor",
+    ),
+    ("nested_child_creates", "POST pool with nested members only"),
+    ("nested_child_creates", "pools left after the nested POSTs"),
+    // Real message: "... already using protocol TCP and protocol_port 53"; HTTP conflicts
+    // with TCP on one port (same L4 protocol).
+    (
+        "listener_port_sharing",
+        "POST second TCP listener on port 53",
+    ),
+    (
+        "listener_port_sharing",
+        "POST HTTP listener on the TCP port 53",
+    ),
+    (
+        "listener_port_sharing",
+        "POST second UDP listener on port 53",
+    ),
+    ("listener_port_sharing", "listeners on the lb"),
+    ("listener_port_sharing", "POST full lb with TCP:54 twice"),
+    // Real: 400 "Attribute 'tags' not allowed in POST".
+    ("floating_ip", "POST floatingip with tags"),
+    // The real returns tags sorted; the emulator in insertion order.
+    ("floating_ip", "GET floatingips?tags="),
+    ("floating_ip", "PUT floatingip port_id null"),
+];
+
+fn recorded(scenario: Scenario) -> BTreeMap<&'static str, Value> {
+    RECORDED
+        .iter()
+        .filter(|(s, _, _)| *s == scenario.name())
+        .map(|(_, n, v)| {
+            (
+                *n,
+                serde_json::from_str(v).unwrap_or_else(|e| panic!("RECORDED {n}: {e}")),
+            )
+        })
+        .collect()
+}
+
+/// Runs one scenario on a cloud: observations (redacted), after cleaning up.
+async fn observe(c: &Cloud, scenario: Scenario) -> Vec<(String, Value, bool)> {
+    let mut o = Obs::default();
+    scenario.run(c, &mut o).await;
+    cleanup(c, &o).await;
+    o.redacted()
+}
+
+/// Runs `scenario` on `target` and compares with [`RECORDED`].
+async fn conform(target: Target, scenario: Scenario) {
+    let cloud = match Cloud::open(target).await {
+        Ok(c) => c,
+        Err(why) => {
+            println!(
+                "skipped: {} needs the real services: {why}",
+                scenario.name()
+            );
+            return;
+        }
+    };
+    let got = observe(&cloud, scenario).await;
+    if std::env::var_os("KKS_CONFORMANCE_DUMP").is_some() {
+        for (n, v, compared) in &got {
+            if *compared {
+                println!("    (\"{}\", \"{n}\", r#\"{v}\"#),", scenario.name());
+            }
+        }
+    }
+    let want = recorded(scenario);
+    let mut failures = Vec::new();
+    let mut seen = Vec::new();
+    for (name, value, compared) in &got {
+        if !compared {
+            println!("info {name}: {value}");
+            continue;
+        }
+        seen.push(name.as_str());
+        let known_gap = KNOWN_EMULATOR_GAPS.contains(&(scenario.name(), name.as_str()));
+        match want.get(name.as_str()) {
+            Some(w) if w == value => {
+                if target == Target::Emulator && known_gap {
+                    println!("gap fixed, remove it from KNOWN_EMULATOR_GAPS: {name}");
+                }
+            }
+            Some(w) if target == Target::Emulator && known_gap => {
+                println!("known gap {name}:\n   real:     {w}\n   emulator: {value}");
+            }
+            Some(w) => failures.push(format!("{name}:\n   recorded: {w}\n   got:      {value}")),
+            None => failures.push(format!("{name}: not recorded; got {value}")),
+        }
+    }
+    for name in want.keys() {
+        if !seen.contains(name) {
+            failures.push(format!("{name}: recorded but not observed"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{target:?} differs from the recorded real answers in {}:\n{}",
+        scenario.name(),
+        failures.join("\n")
+    );
+}
+
+macro_rules! conformance_tests {
+    ($($scenario:ident => $emulator_test:ident, $real_test:ident;)*) => {$(
+        /// The emulator answers this scenario as the real services did (see [`RECORDED`]).
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $emulator_test() {
+            conform(Target::Emulator, Scenario::$scenario).await;
+        }
+
+        /// With `KKS_REAL_*` set (scripts/real-openstack/start.sh), the real services still
+        /// answer this scenario as recorded; without them the test prints "skipped" and passes.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $real_test() {
+            conform(Target::Real, Scenario::$scenario).await;
+        }
+    )*};
+}
+
+conformance_tests! {
+    Versions => emulator_matches_real_openstack_on_versions,
+        real_openstack_if_configured_still_answers_as_recorded_on_versions;
+    LoadBalancerLifecycle => emulator_matches_real_openstack_on_load_balancer_lifecycle,
+        real_openstack_if_configured_still_answers_as_recorded_on_load_balancer_lifecycle;
+    FullyPopulated => emulator_matches_real_openstack_on_fully_populated,
+        real_openstack_if_configured_still_answers_as_recorded_on_fully_populated;
+    NestedChildCreates => emulator_matches_real_openstack_on_nested_child_creates,
+        real_openstack_if_configured_still_answers_as_recorded_on_nested_child_creates;
+    ListenerPortSharing => emulator_matches_real_openstack_on_listener_port_sharing,
+        real_openstack_if_configured_still_answers_as_recorded_on_listener_port_sharing;
+    FloatingIp => emulator_matches_real_openstack_on_floating_ip,
+        real_openstack_if_configured_still_answers_as_recorded_on_floating_ip;
+}
+
+/// With `KKS_REAL_*` set, runs every scenario against both clouds and prints (or writes to
+/// `$KKS_CONFORMANCE_REPORT`) a Markdown table: observation, real answer, emulator answer.
+/// Without them it prints "skipped" and passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_real_vs_emulator_if_configured() {
+    let real = match Cloud::real() {
+        Ok(c) => c,
+        Err(why) => {
+            println!("skipped: the report needs the real services: {why}");
+            return;
+        }
+    };
+    let emu = Cloud::emulator().await;
+    let mut md = String::new();
+    for scenario in SCENARIOS {
+        let (r, e) = tokio::join!(observe(&real, scenario), observe(&emu, scenario));
+        let e: BTreeMap<String, Value> = e.into_iter().map(|(n, v, _)| (n, v)).collect();
+        writeln!(md, "\n#### {}\n", scenario.name()).unwrap();
+        writeln!(md, "| observation | real | emulator | |").unwrap();
+        writeln!(md, "|---|---|---|---|").unwrap();
+        for (name, rv, compared) in r {
+            let ev = e.get(&name).cloned().unwrap_or(Value::Null);
+            let verdict = match (compared, rv == ev) {
+                (false, _) => "info",
+                (true, true) => "same",
+                (true, false) => "**differs**",
+            };
+            let cell = |v: &Value| format!("`{}`", v.to_string().replace('|', "\\|"));
+            let rc = cell(&rv);
+            let ec = if rv == ev {
+                "same".to_owned()
+            } else {
+                cell(&ev)
+            };
+            writeln!(
+                md,
+                "| {} | {rc} | {ec} | {verdict} |",
+                name.replace('|', "\\|")
+            )
+            .unwrap();
+        }
+    }
+    match std::env::var_os("KKS_CONFORMANCE_REPORT") {
+        Some(path) => std::fs::write(path, md).unwrap(),
+        None => println!("{md}"),
+    }
+}
