@@ -7,3 +7,5 @@
 
 pub mod cli;
 pub mod cloud_config;
+pub mod events;
+pub mod status;
