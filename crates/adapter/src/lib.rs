@@ -12,6 +12,7 @@
 //! - [`execute`]: runs a planner `Plan` step by step, waiting for ACTIVE between mutations of
 //!   one load balancer, retrying what is retryable, one plan at a time per load balancer.
 
+pub mod accounting;
 pub mod capabilities;
 pub mod client;
 pub mod error;
@@ -23,5 +24,5 @@ pub use capabilities::{CapabilitiesCache, discover};
 pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
 pub use error::{Error, Result, Service};
 pub use execute::{ExecuteConfig, Executor, Outcome};
-pub use observe::{Observation, Ownership, observe};
+pub use observe::{Observation, Ownership, observe, observe_for_delete};
 pub use pacing::{Backoff, TokenBucket};

@@ -114,6 +114,32 @@ pub fn ownership_of(owner: &Ownership, name: &str, tags: &[String]) -> Result<()
 /// API and decode errors. A foreign load balancer is not an error but
 /// [`Observation::Foreign`].
 pub async fn observe(client: &OpenStackClient, owner: &Ownership) -> Result<Observation> {
+    observe_at(client, owner, Depth::Full).await
+}
+
+/// Like [`observe`], but reads only the load balancer and its floating IP: all a delete
+/// needs (two reads instead of four plus one per pool).
+///
+/// # Errors
+/// As [`observe`].
+pub async fn observe_for_delete(
+    client: &OpenStackClient,
+    owner: &Ownership,
+) -> Result<Observation> {
+    observe_at(client, owner, Depth::Shallow).await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    Full,
+    Shallow,
+}
+
+async fn observe_at(
+    client: &OpenStackClient,
+    owner: &Ownership,
+    depth: Depth,
+) -> Result<Observation> {
     let mut stale_id = None;
     let lb: Option<LoadBalancerResponse> = match &owner.id {
         Some(id) => {
@@ -193,12 +219,20 @@ pub async fn observe(client: &OpenStackClient, owner: &Ownership) -> Result<Obse
             reason,
         });
     }
-    read_tree(client, lb)
+    read_tree(client, lb, depth)
         .await
         .map(|t| Observation::Owned(Box::new(t)))
 }
 
-async fn read_tree(client: &OpenStackClient, lb: LoadBalancerResponse) -> Result<Topology> {
+async fn read_tree(
+    client: &OpenStackClient,
+    lb: LoadBalancerResponse,
+    depth: Depth,
+) -> Result<Topology> {
+    if depth == Depth::Shallow {
+        let floatingip = read_floating_ip(client, lb.vip_port_id.as_deref()).await?;
+        return Ok(topology_of(lb, Vec::new(), floatingip));
+    }
     let by_lb = [("loadbalancer_id", lb.id.clone())];
     let listeners: ListenerList = decode(
         "listener list",
@@ -352,30 +386,43 @@ async fn read_tree(client: &OpenStackClient, lb: LoadBalancerResponse) -> Result
         .collect();
     out_listeners.sort_by_key(Listener::key);
 
-    let floatingip = match &lb.vip_port_id {
-        Some(port) => {
-            let reply = client
-                .call(
-                    Service::Neutron,
-                    Method::GET,
-                    &["floatingips"],
-                    &[("port_id", port.clone())],
-                    None,
-                )
-                .await?;
-            let list: FloatingIpList = decode("floating IP list", reply)?;
-            list.floatingips.into_iter().next().map(|f| FloatingIp {
-                id: Some(f.id),
-                floating_ip_address: Some(f.floating_ip_address),
-                floating_network_id: Some(f.floating_network_id),
-                port_id: f.port_id,
-                description: f.description,
-                tags: sorted(f.tags),
-            })
-        }
-        None => None,
-    };
+    let floatingip = read_floating_ip(client, lb.vip_port_id.as_deref()).await?;
+    Ok(topology_of(lb, out_listeners, floatingip))
+}
 
+/// The floating IP bound to the VIP port, if any.
+async fn read_floating_ip(
+    client: &OpenStackClient,
+    vip_port: Option<&str>,
+) -> Result<Option<FloatingIp>> {
+    let Some(port) = vip_port else {
+        return Ok(None);
+    };
+    let reply = client
+        .call(
+            Service::Neutron,
+            Method::GET,
+            &["floatingips"],
+            &[("port_id", port.to_owned())],
+            None,
+        )
+        .await?;
+    let list: FloatingIpList = decode("floating IP list", reply)?;
+    Ok(list.floatingips.into_iter().next().map(|f| FloatingIp {
+        id: Some(f.id),
+        floating_ip_address: Some(f.floating_ip_address),
+        floating_network_id: Some(f.floating_network_id),
+        port_id: f.port_id,
+        description: f.description,
+        tags: sorted(f.tags),
+    }))
+}
+
+fn topology_of(
+    lb: LoadBalancerResponse,
+    listeners: Vec<Listener>,
+    floatingip: Option<FloatingIp>,
+) -> Topology {
     let mut t = Topology {
         loadbalancer: LoadBalancer {
             id: Some(lb.id),
@@ -389,7 +436,7 @@ async fn read_tree(client: &OpenStackClient, lb: LoadBalancerResponse) -> Result
             flavor_id: lb.flavor_id,
             availability_zone: lb.availability_zone,
             tags: sorted(lb.tags),
-            listeners: out_listeners,
+            listeners,
             provisioning_status: Some(lb.provisioning_status),
             operating_status: Some(lb.operating_status),
         },
@@ -397,7 +444,7 @@ async fn read_tree(client: &OpenStackClient, lb: LoadBalancerResponse) -> Result
         keep_floatingip: false,
     };
     t.normalize();
-    Ok(t)
+    t
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {

@@ -59,7 +59,7 @@ async fn a_fault_storm_converges_with_no_duplicate_load_balancers_and_no_leaks()
     for spec in &specs {
         let mut done = false;
         for _ in 0..40 {
-            if h.delete(spec).await.is_ok() && h.observed(spec).await.is_none() {
+            if h.delete(spec).await.is_ok() && h.is_gone(spec).await == Some(true) {
                 done = true;
                 break;
             }

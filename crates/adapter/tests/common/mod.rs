@@ -109,6 +109,15 @@ impl Harness {
         }
     }
 
+    /// Whether the Service's load balancer is gone; `None` when the cloud errs.
+    pub async fn is_gone(&self, spec: &LbSpec) -> Option<bool> {
+        match observe(self.executor.client(), &self.ownership(spec)).await {
+            Ok(Observation::Missing { .. }) => Some(true),
+            Ok(_) => Some(false),
+            Err(_) => None,
+        }
+    }
+
     /// One reconcile: observe, plan, execute. Returns the plan and the outcome.
     pub async fn reconcile(
         &self,
@@ -144,7 +153,11 @@ impl Harness {
 
     /// Deletes the Service's load balancer: observe, plan_delete, execute.
     pub async fn delete(&self, spec: &LbSpec) -> kks_lb_adapter::Result<()> {
-        if let Some(mut o) = self.observed(spec).await {
+        let found =
+            kks_lb_adapter::observe_for_delete(self.executor.client(), &self.ownership(spec))
+                .await?;
+        if let Observation::Owned(o) = found {
+            let mut o = *o;
             o.keep_floatingip = spec.keep_floating_ip;
             let p = plan_delete(&o);
             self.executor
@@ -163,4 +176,45 @@ pub fn parse_file(path: &str) -> Vec<LbSpec> {
             parse(&svc, &Defaults::default()).unwrap().spec
         })
         .collect()
+}
+
+/// The accounting scenarios of `docs/benchmarks.md` on `h`: create an external load balancer
+/// with 2 TCP ports and 3 nodes (no health monitors: the platform default), a drift check with
+/// nothing changed, a fourth node, delete. Returns the calls of each.
+pub async fn accounting_scenarios(
+    h: &Harness,
+) -> Vec<(&'static str, kks_lb_adapter::accounting::CallCounts)> {
+    use kks_lb_adapter::accounting::CallCounts;
+    use kks_lb_testkit::fixtures::{NodeBuilder, nodes};
+    let svc: Service = serde_yaml::from_str(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop, uid: 7d1c}\nspec:\n  type: LoadBalancer\n  ports:\n  - {name: http, port: 80, nodePort: 30080}\n  - {name: https, port: 443, nodePort: 30443}\n",
+    )
+    .unwrap();
+    let spec = parse(&svc, &Defaults::default()).unwrap().spec;
+    let three = nodes(3);
+    let mut four = three.clone();
+    four.push(NodeBuilder::new("node-4", "10.0.0.99").build());
+    let counts = |h: &Harness| {
+        let log = h.cloud.call_log();
+        CallCounts::from_calls(
+            log.iter()
+                .map(|c| (c.service.as_str(), c.method.as_str(), c.path.as_str())),
+        )
+    };
+    let mut out = Vec::new();
+    h.cloud.reset_calls();
+    let (p, _) = h.reconcile(&spec, &three).await.unwrap();
+    assert!(!p.is_empty());
+    out.push(("create", counts(h)));
+    h.cloud.reset_calls();
+    let (p, _) = h.reconcile(&spec, &three).await.unwrap();
+    assert!(p.is_empty(), "drift check found changes: {:?}", p.steps);
+    out.push(("drift check, nothing changed", counts(h)));
+    h.cloud.reset_calls();
+    h.reconcile(&spec, &four).await.unwrap();
+    out.push(("add a fourth node", counts(h)));
+    h.cloud.reset_calls();
+    h.delete(&spec).await.unwrap();
+    out.push(("delete", counts(h)));
+    out
 }
