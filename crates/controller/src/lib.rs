@@ -8,4 +8,7 @@
 pub mod cli;
 pub mod cloud_config;
 pub mod events;
+pub mod http;
+pub mod leader;
+pub mod metrics;
 pub mod status;

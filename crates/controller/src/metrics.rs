@@ -1,0 +1,447 @@
+//! Prometheus metrics of the controller, in one [`Metrics`] struct registered once.
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `kks_lb_reconciles_total` | counter | |
+//! | `kks_lb_reconcile_duration_seconds` | histogram | |
+//! | `kks_lb_reconcile_errors_total` | counter | `reason` (the error's `reason()`) |
+//! | `kks_lb_plan_steps_total` | counter | `op`, `outcome` |
+//! | `kks_lb_step_duration_seconds` | histogram | `op` |
+//! | `kks_lb_load_balancers` | gauge | `status` |
+//! | `kks_lb_openstack_calls_total` | counter | `service`, `method`, `endpoint`, `status` |
+//! | `kks_lb_openstack_call_duration_seconds` | histogram | `service`, `method`, `endpoint` |
+//!
+//! Names are registered in full, so pass a [`Registry`] without a prefix. Label values are
+//! bounded: reasons and step kinds are static names, endpoints are path templates with ids
+//! replaced by `{id}`, and `status` is the HTTP status (`0` when no response arrived).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kks_lb_adapter::{CallRecorder, Service};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Buckets (seconds) for a whole reconcile and for one plan step, which may include waiting
+/// for a load balancer to become ACTIVE.
+const LONG_BUCKETS: [f64; 14] = [
+    0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+];
+
+/// Buckets (seconds) for one OpenStack API call.
+const CALL_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StepLabels {
+    op: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpLabels {
+    op: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    service: &'static str,
+    method: String,
+    endpoint: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallTimeLabels {
+    service: &'static str,
+    method: String,
+    endpoint: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn long_histogram() -> Histogram {
+    Histogram::new(LONG_BUCKETS)
+}
+
+fn call_histogram() -> Histogram {
+    Histogram::new(CALL_BUCKETS)
+}
+
+#[derive(Debug)]
+struct Inner {
+    reconciles: Counter,
+    reconcile_duration: Histogram,
+    reconcile_errors: Family<ReasonLabels, Counter>,
+    steps: Family<StepLabels, Counter>,
+    step_duration: HistogramFamily<OpLabels>,
+    load_balancers: Family<StatusLabels, Gauge>,
+    calls: Family<CallLabels, Counter>,
+    call_duration: HistogramFamily<CallTimeLabels>,
+}
+
+/// The controller's metrics. Cloning is cheap and shares the same series.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+impl Metrics {
+    /// Creates every metric and registers it in `registry` (see the module docs for names).
+    pub fn register(registry: &mut Registry) -> Metrics {
+        let inner = Inner {
+            reconciles: Counter::default(),
+            reconcile_duration: long_histogram(),
+            reconcile_errors: Family::default(),
+            steps: Family::default(),
+            step_duration: Family::new_with_constructor(long_histogram),
+            load_balancers: Family::default(),
+            calls: Family::default(),
+            call_duration: Family::new_with_constructor(call_histogram),
+        };
+        registry.register(
+            "kks_lb_reconciles",
+            "Reconciles of Services, finished or failed",
+            inner.reconciles.clone(),
+        );
+        registry.register(
+            "kks_lb_reconcile_duration_seconds",
+            "Time one reconcile took",
+            inner.reconcile_duration.clone(),
+        );
+        registry.register(
+            "kks_lb_reconcile_errors",
+            "Failed reconciles by error reason",
+            inner.reconcile_errors.clone(),
+        );
+        registry.register(
+            "kks_lb_plan_steps",
+            "Executed plan steps by operation and outcome",
+            inner.steps.clone(),
+        );
+        registry.register(
+            "kks_lb_step_duration_seconds",
+            "Time one plan step took, including waits for ACTIVE",
+            inner.step_duration.clone(),
+        );
+        registry.register(
+            "kks_lb_load_balancers",
+            "Load balancers managed by this controller, by provisioning status",
+            inner.load_balancers.clone(),
+        );
+        registry.register(
+            "kks_lb_openstack_calls",
+            "OpenStack API calls by service, method, endpoint template and HTTP status (0: no response)",
+            inner.calls.clone(),
+        );
+        registry.register(
+            "kks_lb_openstack_call_duration_seconds",
+            "Time one OpenStack API call took",
+            inner.call_duration.clone(),
+        );
+        Metrics {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Starts timing one reconcile. Dropping the guard counts the reconcile and observes
+    /// its duration, on every exit path.
+    pub fn reconcile_timer(&self) -> ReconcileTimer {
+        ReconcileTimer {
+            metrics: self.clone(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Counts a failed reconcile under its error's `reason()`.
+    pub fn reconcile_error(&self, reason: &'static str) {
+        self.inner
+            .reconcile_errors
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
+    /// Counts one executed plan step (`op` is the step kind, `outcome` e.g. `ok`/`error`)
+    /// and observes how long it took.
+    pub fn step(&self, op: &'static str, outcome: &'static str, seconds: f64) {
+        self.inner
+            .steps
+            .get_or_create(&StepLabels { op, outcome })
+            .inc();
+        self.inner
+            .step_duration
+            .get_or_create(&OpLabels { op })
+            .observe(seconds);
+    }
+
+    /// Sets how many load balancers currently have `status` (e.g. `ACTIVE`, `ERROR`).
+    pub fn set_load_balancers(&self, status: &str, count: i64) {
+        self.inner
+            .load_balancers
+            .get_or_create(&StatusLabels {
+                status: status.to_string(),
+            })
+            .set(count);
+    }
+
+    /// A recorder for [`kks_lb_adapter::OpenStackClient::with_recorder`] that feeds the
+    /// OpenStack call metrics.
+    pub fn call_recorder(&self) -> Arc<dyn CallRecorder> {
+        Arc::new(self.clone())
+    }
+}
+
+impl CallRecorder for Metrics {
+    fn record(&self, service: Service, method: &str, template: &str, status: u16, took: Duration) {
+        let service = service.as_str();
+        let method = method.to_ascii_uppercase();
+        self.inner
+            .calls
+            .get_or_create(&CallLabels {
+                service,
+                method: method.clone(),
+                endpoint: template.to_string(),
+                status,
+            })
+            .inc();
+        self.inner
+            .call_duration
+            .get_or_create(&CallTimeLabels {
+                service,
+                method,
+                endpoint: template.to_string(),
+            })
+            .observe(took.as_secs_f64());
+    }
+}
+
+/// Times one reconcile; see [`Metrics::reconcile_timer`].
+#[derive(Debug)]
+#[must_use = "the reconcile is measured until the timer is dropped"]
+pub struct ReconcileTimer {
+    metrics: Metrics,
+    start: Instant,
+}
+
+impl Drop for ReconcileTimer {
+    fn drop(&mut self) {
+        let inner = &self.metrics.inner;
+        inner.reconciles.inc();
+        inner
+            .reconcile_duration
+            .observe(self.start.elapsed().as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus_client::encoding::text::encode;
+
+    fn setup() -> (Registry, Metrics) {
+        let mut registry = Registry::default();
+        let metrics = Metrics::register(&mut registry);
+        (registry, metrics)
+    }
+
+    fn text(registry: &Registry) -> String {
+        let mut out = String::new();
+        encode(&mut out, registry).unwrap();
+        out
+    }
+
+    fn has_line(text: &str, line: &str) -> bool {
+        text.lines().any(|l| l == line)
+    }
+
+    #[test]
+    fn dropping_the_reconcile_timer_counts_and_times_the_reconcile() {
+        let (registry, metrics) = setup();
+        drop(metrics.reconcile_timer());
+        {
+            let _timer = metrics.reconcile_timer();
+        }
+        let out = text(&registry);
+        assert!(has_line(&out, "kks_lb_reconciles_total 2"), "{out}");
+        assert!(
+            has_line(&out, "kks_lb_reconcile_duration_seconds_count 2"),
+            "{out}"
+        );
+        assert!(
+            has_line(
+                &out,
+                "kks_lb_reconcile_duration_seconds_bucket{le=\"+Inf\"} 2"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn reconcile_errors_are_counted_by_reason() {
+        let (registry, metrics) = setup();
+        metrics.reconcile_error("OpenStackApi");
+        metrics.reconcile_error("OpenStackApi");
+        metrics.reconcile_error("InvalidAnnotation");
+        let out = text(&registry);
+        assert!(
+            has_line(
+                &out,
+                "kks_lb_reconcile_errors_total{reason=\"OpenStackApi\"} 2"
+            ),
+            "{out}"
+        );
+        assert!(
+            has_line(
+                &out,
+                "kks_lb_reconcile_errors_total{reason=\"InvalidAnnotation\"} 1"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn steps_are_counted_by_op_and_outcome_and_timed_by_op() {
+        let (registry, metrics) = setup();
+        metrics.step("create_listener", "ok", 0.2);
+        metrics.step("create_listener", "error", 3.0);
+        let out = text(&registry);
+        assert!(
+            has_line(
+                &out,
+                "kks_lb_plan_steps_total{op=\"create_listener\",outcome=\"ok\"} 1"
+            ),
+            "{out}"
+        );
+        assert!(
+            has_line(
+                &out,
+                "kks_lb_plan_steps_total{op=\"create_listener\",outcome=\"error\"} 1"
+            ),
+            "{out}"
+        );
+        assert!(
+            has_line(
+                &out,
+                "kks_lb_step_duration_seconds_count{op=\"create_listener\"} 2"
+            ),
+            "{out}"
+        );
+        assert!(
+            has_line(
+                &out,
+                "kks_lb_step_duration_seconds_sum{op=\"create_listener\"} 3.2"
+            ),
+            "{out}"
+        );
+        assert!(
+            has_line(
+                &out,
+                "kks_lb_step_duration_seconds_bucket{le=\"0.25\",op=\"create_listener\"} 1"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn load_balancer_gauge_holds_the_last_count_per_status() {
+        let (registry, metrics) = setup();
+        metrics.set_load_balancers("ACTIVE", 5);
+        metrics.set_load_balancers("ACTIVE", 3);
+        metrics.set_load_balancers("ERROR", 1);
+        let out = text(&registry);
+        assert!(
+            has_line(&out, "kks_lb_load_balancers{status=\"ACTIVE\"} 3"),
+            "{out}"
+        );
+        assert!(
+            has_line(&out, "kks_lb_load_balancers{status=\"ERROR\"} 1"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn call_recorder_counts_calls_by_service_method_endpoint_and_status() {
+        let (registry, metrics) = setup();
+        let recorder = metrics.call_recorder();
+        let template = "/v2/lbaas/loadbalancers/{id}";
+        recorder.record(
+            Service::Octavia,
+            "get",
+            template,
+            200,
+            Duration::from_millis(20),
+        );
+        recorder.record(
+            Service::Octavia,
+            "GET",
+            template,
+            404,
+            Duration::from_millis(30),
+        );
+        recorder.record(
+            Service::Neutron,
+            "GET",
+            "/v2.0/ports",
+            0,
+            Duration::from_secs(31),
+        );
+        let out = text(&registry);
+        for line in [
+            "kks_lb_openstack_calls_total{service=\"load-balancer\",method=\"GET\",endpoint=\"/v2/lbaas/loadbalancers/{id}\",status=\"200\"} 1",
+            "kks_lb_openstack_calls_total{service=\"load-balancer\",method=\"GET\",endpoint=\"/v2/lbaas/loadbalancers/{id}\",status=\"404\"} 1",
+            "kks_lb_openstack_calls_total{service=\"network\",method=\"GET\",endpoint=\"/v2.0/ports\",status=\"0\"} 1",
+            "kks_lb_openstack_call_duration_seconds_count{service=\"load-balancer\",method=\"GET\",endpoint=\"/v2/lbaas/loadbalancers/{id}\"} 2",
+            "kks_lb_openstack_call_duration_seconds_bucket{le=\"30.0\",service=\"network\",method=\"GET\",endpoint=\"/v2.0/ports\"} 0",
+        ] {
+            assert!(has_line(&out, line), "missing {line}\n{out}");
+        }
+    }
+
+    #[test]
+    fn every_metric_has_help_and_its_type_once_used() {
+        let (registry, metrics) = setup();
+        drop(metrics.reconcile_timer());
+        metrics.reconcile_error("Reason");
+        metrics.step("create_pool", "ok", 0.1);
+        metrics.set_load_balancers("ACTIVE", 1);
+        metrics.call_recorder().record(
+            Service::Octavia,
+            "GET",
+            "/v2/lbaas/pools",
+            200,
+            Duration::ZERO,
+        );
+        let out = text(&registry);
+        for (name, kind) in [
+            ("kks_lb_reconciles", "counter"),
+            ("kks_lb_reconcile_duration_seconds", "histogram"),
+            ("kks_lb_reconcile_errors", "counter"),
+            ("kks_lb_plan_steps", "counter"),
+            ("kks_lb_step_duration_seconds", "histogram"),
+            ("kks_lb_load_balancers", "gauge"),
+            ("kks_lb_openstack_calls", "counter"),
+            ("kks_lb_openstack_call_duration_seconds", "histogram"),
+        ] {
+            assert!(out.contains(&format!("# HELP {name} ")), "{name}\n{out}");
+            assert!(
+                has_line(&out, &format!("# TYPE {name} {kind}")),
+                "{name}\n{out}"
+            );
+        }
+    }
+}
