@@ -15,7 +15,7 @@ PURGE=${PURGE:-0}
 
 # stop NAME: TERM to the process group in $BASE/run/NAME.pid, KILL after 10 s.
 stop() {
-  local f="$BASE/run/$1.pid" pid
+  local f="$BASE/run/$1.pid" pid t0=${EPOCHREALTIME/./}
   [ -f "$f" ] || return 0
   pid=$(cat "$f")
   if kill -0 "$pid" 2>/dev/null; then
@@ -28,19 +28,23 @@ stop() {
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
       echo "killed $1 (pid $pid) after 10 s"
     else
-      echo "stopped $1 (pid $pid)"
+      echo "stopped $1 (pid $pid) in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"
     fi
   fi
   rm -f "$f"
 }
 
-stop octavia-api
-stop neutron-api
-stop octavia-worker
+# The API and worker processes first (in parallel: the worker's graceful shutdown takes
+# seconds), then the broker and the database they used.
+stop octavia-api &
+stop neutron-api &
+stop octavia-worker &
+wait
 # The noop network driver's state file (hard-coded path) belongs to the worker.
 rm -f /tmp/octavia-network-noop.db
 
 if [ "$KEEP_INFRA" != 1 ]; then
+  stop mariadb &
   if [ -f "$BASE/run/rabbitmq.pid" ]; then
     # A clean broker shutdown first; the group kill then only reaps the wrappers.
     RABBITMQ_CONF_ENV_FILE=$BASE/etc/rabbitmq-env.conf rabbitmqctl -q shutdown >/dev/null 2>&1
@@ -51,7 +55,7 @@ if [ "$KEEP_INFRA" != 1 ]; then
       epmd -kill >/dev/null 2>&1
     fi
   fi
-  stop mariadb
+  wait
 fi
 
 if [ "$PURGE" = 1 ]; then
