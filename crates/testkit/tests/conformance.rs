@@ -2510,7 +2510,14 @@ async fn report_real_vs_emulator_if_configured() {
                 (true, true) => "same",
                 (true, false) => "**differs**",
             };
-            let cell = |v: &Value| format!("`{}`", v.to_string().replace('|', "\\|"));
+            // Long bodies are cut (the full ones are in RECORDED).
+            let cell = |v: &Value| {
+                let text = v.to_string().replace('|', "\\|");
+                match text.char_indices().nth(160) {
+                    Some((i, _)) => format!("`{}`…", &text[..i]),
+                    None => format!("`{text}`"),
+                }
+            };
             let rc = cell(&rv);
             let ec = if rv == ev {
                 "same".to_owned()
