@@ -27,7 +27,8 @@
 # installed is not installed again, what runs is left running (restarted only when its
 # config file changed), and the Neutron objects are reused. It waits until both APIs answer
 # and a probe load balancer went ACTIVE, and on any failure prints the tail of the log of the
-# failing step and exits non-zero. Stop everything with stop.sh (same BASE).
+# failing step and exits non-zero. Stop everything with stop.sh (same BASE). One stack per
+# machine: the noop network driver keeps its state in a fixed path (/tmp/octavia-network-noop.db).
 #
 # Environment (all optional):
 #   BASE          state dir: venvs, configs, data, logs, PID files  (/var/tmp/kks-lb-openstack)
@@ -139,6 +140,7 @@ install_file() {
 # sql STATEMENTS: runs SQL as MariaDB root over our socket.
 sql() { mariadb --no-defaults --socket="$DB_SOCKET" -uroot -e "$1"; }
 
+[ "$(id -u)" = 0 ] || die "run as root (apt-get, MariaDB and RabbitMQ users)"
 mkdir -p "$BASE"/{etc,certs,log,run,lock}
 log "BASE=$BASE"
 
@@ -168,29 +170,39 @@ if [ ${#need[@]} -gt 0 ]; then
     exit "$rc"
   ) &
   APT_PID=$!
+  # Without python3-venv the venvs cannot be built: then apt must finish first.
+  if [[ " ${need[*]} " == *" python3-venv "* ]]; then
+    STEP_LOG=$BASE/log/apt.log
+    wait "$APT_PID" || die "apt-get install failed"
+    APT_PID=""
+    log "apt done"
+  fi
 fi
 
 # ------------------------------------------------------------------------------ venvs (in parallel with apt)
 # One venv per service, each pinned by its lock file (pip constraints). A venv is complete
 # when its marker holds the sha256 of the lock file it was built from.
-# venv NAME PACKAGE==VERSION: builds $BASE/NAME-venv unless already done.
-venv() {
-  local name=$1 pkg=$2 dir="$BASE/$1-venv" lock="$HERE/requirements-$1.lock" sum
-  sum=$(sha256sum "$lock" | cut -d' ' -f1)
-  [ "$(cat "$dir/.kks-lb-lock" 2>/dev/null)" = "$sum" ] && return 0
+# lock_sum NAME: the sha256 of requirements-NAME.lock.
+lock_sum() { sha256sum "$HERE/requirements-$1.lock" | cut -d' ' -f1; }
+# venv_ready NAME: $BASE/NAME-venv was built from the current lock file.
+venv_ready() { [ "$(cat "$BASE/$1-venv/.kks-lb-lock" 2>/dev/null)" = "$(lock_sum "$1")" ]; }
+# build_venv NAME PACKAGE==VERSION: (re)creates $BASE/NAME-venv.
+build_venv() {
+  local dir="$BASE/$1-venv"
   rm -rf "$dir"
   "$PYTHON" -m venv "$dir"
-  "$dir/bin/pip" install -q -c "$lock" "$pkg" pymysql gunicorn
-  echo "$sum" >"$dir/.kks-lb-lock"
+  "$dir/bin/pip" install -q -c "$HERE/requirements-$1.lock" "$2" pymysql gunicorn
+  lock_sum "$1" >"$dir/.kks-lb-lock"
 }
 PIP_PIDS=()
-for spec in "octavia octavia==$OCTAVIA_VERSION" "neutron neutron==$NEUTRON_VERSION"; do
-  set -- $spec
-  if [ "$(cat "$BASE/$1-venv/.kks-lb-lock" 2>/dev/null)" != "$(sha256sum "$HERE/requirements-$1.lock" | cut -d' ' -f1)" ]; then
-    log "pip install $2 into $BASE/$1-venv (log: $BASE/log/pip-$1.log)"
-    venv "$1" "$2" >"$BASE/log/pip-$1.log" 2>&1 &
-    PIP_PIDS+=("$1:$!")
-  fi
+for name in octavia neutron; do
+  venv_ready "$name" && continue
+  pkg=octavia==$OCTAVIA_VERSION
+  [ "$name" = neutron ] && pkg=neutron==$NEUTRON_VERSION
+  log "pip install $pkg into $BASE/$name-venv (log: $BASE/log/pip-$name.log)"
+  # The job reports failure by its exit status only; the main shell prints its log.
+  (trap - ERR; set -x; build_venv "$name" "$pkg") >"$BASE/log/pip-$name.log" 2>&1 &
+  PIP_PIDS+=("$name:$!")
 done
 
 if [ -n "$APT_PID" ]; then
