@@ -7,8 +7,11 @@
 
 pub mod cli;
 pub mod cloud_config;
+pub mod config;
 pub mod events;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod reconcile;
+pub mod run;
 pub mod status;

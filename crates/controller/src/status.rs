@@ -339,6 +339,18 @@ pub fn annotations_patch(svc: &Service, lb_id: &str, address: Option<&str>) -> O
     (!out.is_empty()).then(|| json!({ "metadata": { "annotations": Value::Object(out) } }))
 }
 
+/// `svc` with `load-balancer-id` and `load-balancer-address` set as [`annotations_patch`]
+/// sets them: what our write leaves, computed locally.
+pub fn annotated(svc: &Service, lb_id: &str, address: Option<&str>) -> Service {
+    let mut out = svc.clone();
+    let a = out.metadata.annotations.get_or_insert_with(BTreeMap::new);
+    a.insert(keys::LOAD_BALANCER_ID.to_owned(), lb_id.to_owned());
+    if let Some(address) = address {
+        a.insert(keys::LOAD_BALANCER_ADDRESS.to_owned(), address.to_owned());
+    }
+    out
+}
+
 /// The merge patch that releases a Service kks-lb no longer handles: removes the
 /// `load-balancer-id`/`-address` annotations and our finalizer, guarded by the
 /// `resourceVersion` the decision was made on (a concurrent change answers 409 and the
@@ -713,6 +725,13 @@ mod tests {
         ]));
         assert_eq!(annotations_patch(&s, "lb-1", Some("203.0.113.7")), None);
         assert_eq!(annotations_patch(&s, "lb-1", None), None);
+        assert_eq!(
+            annotated(&svc("LoadBalancer"), "lb-1", Some("203.0.113.7"))
+                .metadata
+                .annotations,
+            s.metadata.annotations,
+            "the local view of our write equals what the patch makes"
+        );
         assert_eq!(
             annotations_patch(&s, "lb-2", Some("203.0.113.7")).unwrap()["metadata"]["annotations"],
             json!({keys::LOAD_BALANCER_ID: "lb-2"})

@@ -1,0 +1,476 @@
+//! Wiring: configuration → clients → (leader election) → kube-runtime `Controller` on
+//! Services, with node changes fanned out to every Service, metrics and health probes.
+//!
+//! - [`run`] is the binary's entry point: reads `cloud.conf`, builds the Kubernetes and
+//!   OpenStack clients, resolves the cluster id, then calls [`run_with`].
+//! - [`run_with`] takes ready clients and resolved [`Settings`]; the embedded demo and the
+//!   end-to-end tests call it with emulator clients.
+//!
+//! While leading, one `Controller` reconciles Services ([`crate::reconcile`]) with at most
+//! `concurrency` reconciles at a time (never two for one Service). A node cache (a reflector
+//! on Nodes) feeds `desired`; whenever a node changes in a way that can change members (added,
+//! removed, labels, addresses, taints), every Service is scheduled, coalesced by the runtime's
+//! scheduler. The trigger comes from the same stream that updates the node cache, after the
+//! update, so a reconcile never reads an older node list than the change that woke it.
+
+use std::collections::HashMap;
+use std::future::ready;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::{Namespace, Node, Service};
+use kks_lb_adapter::{Executor, OpenStackClient};
+use kube::api::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector;
+use kube::runtime::watcher::{self, Event as WatchEvent};
+use kube::{Client, ResourceExt};
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
+
+use crate::cloud_config::{self, CloudConfig};
+use crate::config::{self, ConfigError, ControllerArgs, Settings};
+use crate::http::{self, Health};
+use crate::leader::{LeaderElector, LeaderError};
+use crate::metrics::Metrics;
+use crate::reconcile::{Context, NodeCache, NodeSignals, error_policy, reconcile};
+use crate::status::node_digest;
+
+/// Why the controller could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(#[source] ConfigError),
+    /// The kubeconfig cannot be loaded.
+    #[error("cannot load the Kubernetes client configuration: {0}")]
+    KubeConfig(String),
+    /// The Kubernetes client cannot be built.
+    #[error("cannot build the Kubernetes client: {0}")]
+    KubeClient(#[source] kube::Error),
+    /// The cluster id (the kube-system namespace's UID) cannot be read.
+    #[error("cannot read the kube-system namespace for the cluster id (or pass --cluster-id): {0}")]
+    ClusterId(#[source] kube::Error),
+    /// The kube-system namespace has no UID.
+    #[error("the kube-system namespace has no UID; pass --cluster-id")]
+    NoClusterId,
+    /// The OpenStack session cannot be opened.
+    #[error("cannot connect to OpenStack: {0}")]
+    OpenStack(#[source] kks_lb_adapter::Error),
+    /// Leader election failed permanently (e.g. no RBAC on Leases).
+    #[error("leader election: {0}")]
+    Leader(#[source] LeaderError),
+    /// The metrics endpoint cannot be served.
+    #[error("cannot serve metrics: {0}")]
+    Metrics(#[source] std::io::Error),
+}
+
+impl RunError {
+    /// A static PascalCase name for logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RunError::Config(e) => e.reason(),
+            RunError::KubeConfig(_) => "KubeConfigInvalid",
+            RunError::KubeClient(_) => "KubeClientFailed",
+            RunError::ClusterId(_) | RunError::NoClusterId => "ClusterIdUnavailable",
+            RunError::OpenStack(e) => e.reason(),
+            RunError::Leader(e) => e.reason(),
+            RunError::Metrics(_) => "MetricsUnavailable",
+        }
+    }
+}
+
+/// Runs the controller from its flags until `shutdown` fires.
+///
+/// Reads `--cloud-config` (warnings for unknown keys are logged), builds the Kubernetes
+/// client (`--kubeconfig`, else in-cluster or `$KUBECONFIG`), resolves the cluster id
+/// (`--cluster-id`, else the UID of the `kube-system` namespace), opens the OpenStack
+/// session, then [`run_with`]. With `[LoadBalancer] enabled = false` it reconciles nothing
+/// and waits for `shutdown`.
+///
+/// # Errors
+/// [`RunError`] naming what could not be set up; once running, only a permanent
+/// leader-election failure ends it early.
+pub async fn run(args: ControllerArgs, shutdown: CancellationToken) -> Result<(), RunError> {
+    let env = |k: &str| std::env::var(k).ok();
+    let cloud = match &args.cloud_config {
+        Some(path) => {
+            let text = tokio::fs::read_to_string(path).await.map_err(|source| {
+                RunError::Config(ConfigError::ReadCloudConfig {
+                    path: path.clone(),
+                    source,
+                })
+            })?;
+            let file = path.display().to_string();
+            let cc = cloud_config::parse(&text, &file)
+                .map_err(|e| RunError::Config(ConfigError::CloudConfig(e)))?;
+            for w in &cc.warnings {
+                tracing::warn!(warning = %w, "cloud.conf");
+            }
+            Some((cc, file))
+        }
+        None => None,
+    };
+    let cloud_ref: Option<(&CloudConfig, &str)> = cloud.as_ref().map(|(c, f)| (c, f.as_str()));
+    if cloud_ref.is_some_and(|(c, _)| !c.load_balancer.enabled) {
+        tracing::warn!("[LoadBalancer] enabled = false: not reconciling any Service");
+        shutdown.cancelled().await;
+        return Ok(());
+    }
+    let kube = kube_client(&args).await?;
+    let cluster_id = match &args.cluster_id {
+        Some(id) => id.clone(),
+        None => kube_system_uid(&kube).await?,
+    };
+    let identity = config::identity(&args, env);
+    let settings =
+        Settings::from_args(&args, cloud_ref, &cluster_id, &identity).map_err(RunError::Config)?;
+    let session = config::session_config(cloud_ref, &args, env).map_err(RunError::Config)?;
+    let cloud = OpenStackClient::connect(&session)
+        .await
+        .map_err(RunError::OpenStack)?;
+    tracing::info!(
+        cluster_name = %settings.cluster.cluster_name,
+        cluster_id = %settings.cluster.cluster_id,
+        identity = %settings.identity,
+        "starting"
+    );
+    run_with(kube, cloud, settings, shutdown).await
+}
+
+async fn kube_client(args: &ControllerArgs) -> Result<Client, RunError> {
+    let cfg = match &args.kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| RunError::KubeConfig(format!("{}: {e}", path.display())))?;
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|e| RunError::KubeConfig(format!("{}: {e}", path.display())))?
+        }
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| RunError::KubeConfig(e.to_string()))?,
+    };
+    Client::try_from(cfg).map_err(RunError::KubeClient)
+}
+
+async fn kube_system_uid(kube: &Client) -> Result<String, RunError> {
+    let ns = Api::<Namespace>::all(kube.clone())
+        .get("kube-system")
+        .await
+        .map_err(RunError::ClusterId)?;
+    ns.metadata
+        .uid
+        .filter(|u| !u.is_empty())
+        .ok_or(RunError::NoClusterId)
+}
+
+/// Runs the controller with ready clients until `shutdown` fires.
+///
+/// Registers the metrics (and serves them with `/healthz` and `/readyz` when
+/// `settings.metrics_addr` is set), attaches the OpenStack call metrics to `cloud`, then
+/// reconciles: directly, or with `settings.leader_election` only while holding the Lease.
+///
+/// # Guarantees
+/// - Only the leader reconciles. On losing the Lease, reconciles stop at once (in-flight
+///   plans are dropped after the call in flight; the next leader continues from what
+///   exists) and the replica competes again.
+/// - On `shutdown`, no new reconcile starts; in-flight ones get `settings.shutdown_grace`
+///   to finish; then the Lease is released so a follower takes over without waiting for
+///   expiry.
+///
+/// # Errors
+/// [`RunError::Metrics`] when the endpoint cannot be bound, [`RunError::Leader`] for a
+/// permanent leader-election failure.
+pub async fn run_with(
+    kube: Client,
+    cloud: OpenStackClient,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry);
+    let cloud = cloud.with_recorder(metrics.call_recorder());
+    let health = Health::default();
+    let serving = shutdown.child_token();
+    let server = match settings.metrics_addr {
+        Some(addr) => {
+            let (_, server) = http::bind(addr, Arc::new(registry), health.clone(), serving.clone())
+                .await
+                .map_err(RunError::Metrics)?;
+            Some(tokio::spawn(server))
+        }
+        None => None,
+    };
+    match kks_lb_adapter::discover(&cloud, &settings.cluster.provider).await {
+        Ok(caps) => tracing::info!(
+            api_version = %caps.api_version,
+            provider = %caps.provider,
+            tags = caps.tags(),
+            allowed_cidrs = caps.allowed_cidrs(),
+            "OpenStack capabilities"
+        ),
+        Err(e) => tracing::warn!(
+            error = &e as &dyn std::error::Error,
+            "cannot discover OpenStack capabilities yet; reconciles will retry"
+        ),
+    }
+    health.set_ready(true);
+    let term = Term {
+        kube: &kube,
+        cloud: &cloud,
+        settings: &settings,
+        metrics: &metrics,
+    };
+    let result = match &settings.leader_election {
+        None => {
+            health.set_leader(true);
+            term.lead(shutdown.clone()).await;
+            Ok(())
+        }
+        Some(lease) => {
+            let elector = LeaderElector::new(kube.clone(), lease.clone());
+            elect_and_lead(&elector, &term, &health, &shutdown).await
+        }
+    };
+    health.set_leader(false);
+    health.set_ready(false);
+    serving.cancel();
+    if let Some(server) = server {
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(
+                error = &e as &dyn std::error::Error,
+                "metrics server failed"
+            ),
+            Err(e) => tracing::warn!(
+                error = &e as &dyn std::error::Error,
+                "metrics server task failed"
+            ),
+        }
+    }
+    tracing::info!("stopped");
+    result
+}
+
+async fn elect_and_lead(
+    elector: &LeaderElector,
+    term: &Term<'_>,
+    health: &Health,
+    shutdown: &CancellationToken,
+) -> Result<(), RunError> {
+    loop {
+        let leadership = match elector.acquire(shutdown).await {
+            Ok(l) => l,
+            Err(_) if shutdown.is_cancelled() => return Ok(()),
+            Err(e) => return Err(RunError::Leader(e)),
+        };
+        tracing::info!(identity = %leadership.identity(), "leading: reconciling Services");
+        health.set_leader(true);
+        let stop = shutdown.child_token();
+        tokio::select! {
+            () = term.lead(stop.clone()) => {}
+            () = leadership.lost() => {
+                tracing::warn!("lost leadership: stopped reconciling");
+            }
+        }
+        stop.cancel();
+        health.set_leader(false);
+        if shutdown.is_cancelled() {
+            if let Err(e) = leadership.release().await {
+                tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    "cannot release the Lease; it will expire"
+                );
+            }
+            return Ok(());
+        }
+        // Lost: stop renewing (drop) and compete again.
+        drop(leadership);
+    }
+}
+
+/// One leadership term's inputs.
+struct Term<'a> {
+    kube: &'a Client,
+    cloud: &'a OpenStackClient,
+    settings: &'a Settings,
+    metrics: &'a Metrics,
+}
+
+impl Term<'_> {
+    /// Reconciles until `stop` fires (then gives in-flight reconciles the shutdown grace).
+    async fn lead(&self, stop: CancellationToken) {
+        let (store, writer) = reflector::store::<Node>();
+        let (nodes, signals) = NodeCache::new(store);
+        let node_changes = node_triggers(
+            watcher::watcher(
+                Api::<Node>::all(self.kube.clone()),
+                watcher::Config::default(),
+            )
+            .default_backoff()
+            .reflect(writer),
+            signals,
+        );
+        let ctx = Arc::new(Context::new(
+            self.kube.clone(),
+            Executor::new(self.cloud.clone(), self.settings.execute.clone()),
+            nodes,
+            self.settings.clone(),
+            self.metrics.clone(),
+        ));
+        let graceful = stop.clone();
+        let controller = Controller::new(
+            Api::<Service>::all(self.kube.clone()),
+            watcher::Config::default(),
+        )
+        .with_config(controller::Config::default().concurrency(self.settings.concurrency))
+        .reconcile_all_on(node_changes)
+        .graceful_shutdown_on(async move { graceful.cancelled().await })
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| {
+            match result {
+                Ok((obj, _)) => tracing::trace!(service = %obj, "reconciled"),
+                Err(controller::Error::ReconcilerFailed(_, obj)) => {
+                    tracing::debug!(service = %obj, "reconcile failed; retrying after backoff");
+                }
+                Err(controller::Error::ObjectNotFound(obj)) => {
+                    tracing::debug!(service = %obj, "Service gone before its reconcile");
+                }
+                Err(e) => tracing::warn!(error = &e as &dyn std::error::Error, "controller"),
+            }
+            ready(())
+        });
+        let grace = self.settings.shutdown_grace;
+        tokio::pin!(controller);
+        tokio::select! {
+            () = &mut controller => {}
+            () = async {
+                stop.cancelled().await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(?grace, "in-flight reconciles did not finish within the grace period; stopping them");
+            }
+        }
+    }
+}
+
+/// Turns the node reflector's events (already applied to the store) into "reconcile every
+/// Service" triggers, only for changes that can change members ([`node_digest`]): a node
+/// added or removed, its labels, addresses or taints, its deletion. Raises
+/// [`NodeSignals::changed`] before each trigger (the reconcile's node snapshot is rebuilt
+/// from it) and [`NodeSignals::listed`] after every complete list. A re-list triggers once if
+/// anything differs.
+fn node_triggers<S>(events: S, signals: NodeSignals) -> impl Stream<Item = ()> + Send + 'static
+where
+    S: Stream<Item = Result<WatchEvent<Node>, watcher::Error>> + Send + 'static,
+{
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut relist: Option<HashMap<String, u64>> = None;
+    events.filter_map(move |event| {
+        let fire = match event {
+            Ok(WatchEvent::Apply(n)) => {
+                let digest = node_digest(&n);
+                seen.insert(n.name_any(), digest) != Some(digest)
+            }
+            Ok(WatchEvent::Delete(n)) => {
+                seen.remove(&n.name_any());
+                true
+            }
+            Ok(WatchEvent::Init) => {
+                relist = Some(HashMap::new());
+                false
+            }
+            Ok(WatchEvent::InitApply(n)) => {
+                relist
+                    .get_or_insert_with(HashMap::new)
+                    .insert(n.name_any(), node_digest(&n));
+                false
+            }
+            Ok(WatchEvent::InitDone) => {
+                let listed = relist.take().unwrap_or_default();
+                let changed = listed != seen;
+                seen = listed;
+                signals.listed();
+                changed
+            }
+            Err(e) => {
+                tracing::warn!(error = &e as &dyn std::error::Error, "node watch");
+                false
+            }
+        };
+        if fire {
+            signals.changed();
+        }
+        ready(fire.then_some(()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn node(name: &str, ip: &str, label: Option<&str>) -> Node {
+        let mut n: Node = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "status": {"addresses": [{"type": "InternalIP", "address": ip}]}
+        }))
+        .unwrap();
+        if let Some(l) = label {
+            n.metadata.labels = Some([("pool".to_owned(), l.to_owned())].into());
+        }
+        n
+    }
+
+    async fn triggers(events: Vec<WatchEvent<Node>>) -> (usize, NodeCache) {
+        let (store, _writer) = reflector::store::<Node>();
+        let (cache, signals) = NodeCache::new(store);
+        let stream = node_triggers(futures::stream::iter(events.into_iter().map(Ok)), signals);
+        let n = stream.count().await;
+        (n, cache)
+    }
+
+    #[tokio::test]
+    async fn node_heartbeats_do_not_fan_out_but_membership_changes_do() {
+        let a = node("a", "10.0.0.1", None);
+        let (n, cache) = triggers(vec![
+            WatchEvent::Init,
+            WatchEvent::InitApply(a.clone()),
+            WatchEvent::InitDone,
+            WatchEvent::Apply(a.clone()),
+            WatchEvent::Apply(node("a", "10.0.0.1", Some("web"))),
+            WatchEvent::Apply(node("b", "10.0.0.2", None)),
+            WatchEvent::Delete(a.clone()),
+        ])
+        .await;
+        assert_eq!(n, 4, "initial list, label, new node, deletion");
+        assert_eq!(cache.epoch(), 4);
+        assert!(cache.is_listed());
+    }
+
+    #[tokio::test]
+    async fn a_relist_with_the_same_nodes_triggers_nothing() {
+        let a = node("a", "10.0.0.1", None);
+        let (n, _) = triggers(vec![
+            WatchEvent::Init,
+            WatchEvent::InitApply(a.clone()),
+            WatchEvent::InitDone,
+            WatchEvent::Init,
+            WatchEvent::InitApply(a.clone()),
+            WatchEvent::InitDone,
+            WatchEvent::Init,
+            WatchEvent::InitDone,
+        ])
+        .await;
+        assert_eq!(n, 2, "first list, then the relist that lost node a");
+    }
+
+    #[tokio::test]
+    async fn the_cache_is_not_listed_before_the_first_complete_list() {
+        let a = node("a", "10.0.0.1", None);
+        let (_, cache) = triggers(vec![WatchEvent::Init, WatchEvent::InitApply(a)]).await;
+        assert!(!cache.is_listed());
+    }
+}
