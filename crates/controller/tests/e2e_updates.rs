@@ -14,6 +14,7 @@ use kks_lb_adapter::{Executor, discover};
 use kks_lb_annotations::{Defaults, keys, parse};
 use kks_lb_octavia_model::{LbAlgorithm, MonitorType, Protocol, Topology};
 use kks_lb_planner::{ClusterConfig, desired, lb_name, plan};
+use kks_lb_testkit::openstack::QuotaLimits;
 
 fn listener80(t: &Topology) -> Option<&kks_lb_octavia_model::Listener> {
     t.loadbalancer
@@ -439,5 +440,51 @@ async fn resyncs_observe_without_writing_repair_drift_and_do_not_repeat_warnings
             .is_some_and(|t| t.loadbalancer.listeners.len() == 1 && member_addresses(t).len() == 3)
     })
     .await;
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_failures_are_reported_with_status_and_request_id_and_retried() {
+    let env = Env::start().await;
+    let project = env.cloud.fixture().project_id.clone();
+    env.cloud.set_quota(
+        &project,
+        QuotaLimits {
+            load_balancer: 0,
+            ..QuotaLimits::default()
+        },
+    );
+    let ctl = env.controller().await;
+    env.create(&service("shop", "web"));
+    let svc = env
+        .wait_service("shop", "web", "pending with LoadBalancerError", |s| {
+            s.is_some_and(|s| pending_because(s, "LoadBalancerError"))
+        })
+        .await
+        .unwrap();
+    let (_, _, message) = condition(&svc).unwrap();
+    assert!(message.contains("403 Quota has been met"), "{message}");
+    assert!(message.contains("request id req-"), "{message}");
+    env.wait_event("shop", "web", "LoadBalancerError", "request id req-")
+        .await;
+
+    // Once the quota allows it, the retry creates the load balancer.
+    env.cloud.set_quota(&project, QuotaLimits::default());
+    env.wait_ready("shop", "web").await;
+
+    // A create that ends in ERROR is deleted and made again, without leaving anything behind.
+    env.cloud.fail_next_creates(1);
+    env.create(&service("shop", "other"));
+    env.wait_ready("shop", "other").await;
+    let snap = env.cloud.snapshot();
+    assert_eq!(snap.loadbalancers.len(), 2);
+    assert!(
+        snap.loadbalancers
+            .iter()
+            .all(|t| t.loadbalancer.provisioning_status
+                == Some(kks_lb_octavia_model::ProvisioningStatus::Active))
+    );
+    assert_eq!(snap.floating_ips.len(), 2);
+    assert!(env.leaks().is_empty());
     ctl.stop().await;
 }

@@ -62,8 +62,7 @@ use crate::config::Settings;
 use crate::events::{Note, Publisher, Reason};
 use crate::metrics::Metrics;
 use crate::status::{
-    FINALIZER, IngressUpdate, MembersKey, Phase, Readiness, ServiceFacts, TriggerKey, cut,
-    status_patch,
+    FINALIZER, IngressUpdate, MembersKey, Phase, Readiness, ServiceFacts, TriggerKey, status_patch,
 };
 
 /// Field manager of every write.
@@ -580,18 +579,12 @@ impl Context {
         if !err.is_load_balancer_error() {
             return;
         }
-        let (message, series) = match err.cloud() {
-            Some(cloud) => {
-                let status = cloud
-                    .status()
-                    .map_or_else(|| "none".to_owned(), |s| s.to_string());
-                let request = cloud.request_id().unwrap_or("none");
-                (
-                    format!("{err} [status {status}, request id {request}]"),
-                    format!("{} {}", cloud.reason(), status),
-                )
-            }
-            None => (err.to_string(), err.to_string()),
+        // The adapter's message names the call, the OpenStack status and the request id.
+        let message = err.to_string();
+        // Retries of one failure differ only in the request id: one series.
+        let series = match err.cloud() {
+            Some(cloud) => format!("{} {:?}", cloud.reason(), cloud.status()),
+            None => message.clone(),
         };
         self.events
             .publish(
@@ -600,8 +593,7 @@ impl Context {
             )
             .await;
         if phase == Phase::Ensure {
-            let readiness =
-                Readiness::pending(Reason::LoadBalancerError.as_str(), cut(message, 1024));
+            let readiness = Readiness::pending(Reason::LoadBalancerError.as_str(), message);
             if let Err(e) = self.set_status(svc, &IngressUpdate::Keep, &readiness).await {
                 tracing::warn!(
                     error = &e as &dyn std::error::Error,
