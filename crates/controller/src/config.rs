@@ -93,8 +93,9 @@ impl fmt::Display for DurationArg {
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "kks-lb-controller", version)]
 pub struct ControllerArgs {
-    /// OCCM `cloud.conf` ([Global] credentials, [LoadBalancer] settings). Without it, or when
-    /// its [Global] has no credentials, `OS_CLOUD` (clouds.yaml) or `OS_*` variables are used.
+    /// OCCM `cloud.conf` (`[Global]` credentials, `[LoadBalancer]` settings). Without it, or
+    /// when its `[Global]` has no credentials, `OS_CLOUD` (clouds.yaml) or `OS_*` variables
+    /// are used.
     #[arg(long, env = "KKS_LB_CLOUD_CONFIG", value_name = "PATH")]
     pub cloud_config: Option<PathBuf>,
 

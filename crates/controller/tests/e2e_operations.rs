@@ -180,6 +180,52 @@ async fn a_follower_takes_over_when_the_leader_dies_and_converges_a_change() {
     assert_eq!(lease_holder(&env), None, "released");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_loses_its_lease_stops_reconciling_and_competes_again() {
+    let env = Env::start().await;
+    let mut settings = env.settings();
+    settings.identity = "replica-a".into();
+    settings.leader_election = Some(env.lease("replica-a"));
+    let ctl = env.controller_with(settings).await;
+    env.eventually("replica-a leads", || async {
+        (lease_holder(&env).as_deref() == Some("replica-a")).then_some(())
+    })
+    .await;
+
+    // An intruder takes the Lease and keeps renewing it.
+    let kube = env.kube.clone();
+    let intruder = tokio::spawn(async move {
+        loop {
+            kube.edit::<Lease>(Some("kube-system"), "kks-lb-controller", |l| {
+                let spec = l.spec.get_or_insert_with(Default::default);
+                spec.holder_identity = Some("intruder".into());
+                spec.renew_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+                    k8s_openapi::jiff::Timestamp::now(),
+                ));
+            })
+            .unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    // Give replica-a time to notice (its renewal fails within the renew deadline).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    env.create(&service("shop", "web"));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let svc = env.get("shop", "web").unwrap();
+    assert!(
+        !has_finalizer(&svc) && svc.status.is_none(),
+        "a replica without the Lease does not reconcile"
+    );
+    assert!(env.cloud.snapshot().loadbalancers.is_empty());
+
+    // The intruder stops renewing; replica-a takes over once the Lease expires and converges.
+    intruder.abort();
+    let _ = intruder.await;
+    env.wait_ready("shop", "web").await;
+    assert_eq!(lease_holder(&env).as_deref(), Some("replica-a"));
+    ctl.stop().await;
+}
+
 /// A free local port (bound and released; good enough for a test).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -424,22 +424,30 @@ async fn resyncs_observe_without_writing_repair_drift_and_do_not_repeat_warnings
     let caps = discover(&os, "amphora").await.unwrap();
     let manual = plan(&gutted, Some(&live), &caps);
     assert!(!manual.is_empty());
+    let old_listener = live.loadbalancer.listeners[0].id.clone().unwrap();
+    env.cloud.reset_calls();
     Executor::new(os, env.settings().execute)
         .execute(&live.loadbalancer.name, &manual, Some(&live))
         .await
         .unwrap();
-    assert!(
-        env.lb("shop", "web")
-            .unwrap()
-            .loadbalancer
-            .listeners
-            .is_empty()
+    assert_eq!(
+        env.cloud.call_count("DELETE", "/v2/lbaas/listeners/{id}"),
+        1
     );
-    env.wait_cloud("the listener is back", |snap| {
+    env.wait_cloud("a new listener replaces the deleted one", |snap| {
         snap.loadbalancer(&lb_name(CLUSTER, "shop", "web"))
-            .is_some_and(|t| t.loadbalancer.listeners.len() == 1 && member_addresses(t).len() == 3)
+            .is_some_and(|t| {
+                t.loadbalancer.listeners.len() == 1
+                    && t.loadbalancer.listeners[0].id.as_deref() != Some(old_listener.as_str())
+                    && member_addresses(t).len() == 3
+            })
     })
     .await;
+    assert_eq!(
+        env.cloud.call_count("POST", "/v2/lbaas/listeners"),
+        1,
+        "recreated once"
+    );
     ctl.stop().await;
 }
 

@@ -3,8 +3,9 @@
 //! [`reconcile`] is what kube-runtime's `Controller` calls for a Service (see
 //! [`crate::run`] for the wiring). It is thin: decide the [`Phase`] from pure data
 //! ([`crate::status`]), then run the finalizer helper as the single top-level step, whose
-//! `Apply` runs [`ensure`] (or the release of a Service that stopped being a load balancer)
-//! and whose `Cleanup` deletes the load balancer.
+//! `Apply` ensures the load balancer (parse → desired → observe → plan → execute → status,
+//! annotations, Events) or releases a Service that stopped being a load balancer, and whose
+//! `Cleanup` deletes the load balancer.
 //!
 //! # The finalizer flow
 //!
@@ -20,9 +21,13 @@
 //!   `load-balancer-id`/`-address` annotations).
 //! - An invalid Service makes no cloud call at all; a Service whose `load-balancer-id` names
 //!   a load balancer we do not own never touches it.
-//! - The controller does not react to its own writes: a trigger whose [`TriggerKey`] and
-//!   [`MembersKey`] equal those of the last completed reconcile, before its requeue is due,
-//!   returns at once without any API or cloud call.
+//! - The controller does not react to its own writes: a trigger whose [`MembersKey`] equals
+//!   that of the last completed reconcile and whose [`TriggerKey`] equals the key that
+//!   reconcile started from or the key its own writes left (computed locally, never from the
+//!   API's answer, which may carry a newer change), before its requeue is due, returns at once
+//!   without any API or cloud call. Every other change (spec, annotations, deletion,
+//!   finalizer, members) runs a full reconcile. (A user who removes our `load-balancer-id`
+//!   annotation and changes nothing else gets it back at the next resync.)
 //!
 //! ## Assumptions
 //! - Apply and Cleanup are idempotent and may be cancelled at any await (leadership lost,
