@@ -472,6 +472,69 @@ impl Run<'_> {
         }
     }
 
+    /// Creates a pool under `parent` (`listener_id` or `loadbalancer_id`), then its members in
+    /// one batch and its monitor, waiting for ACTIVE in between: outside a fully-populated
+    /// load balancer create, Octavia 19 answers 500 to a pool POST with nested children
+    /// (checked on the real one, docs/real-openstack.md). Returns the pool id.
+    async fn create_pool_tree(
+        &mut self,
+        n: usize,
+        op: &'static str,
+        parent: (&str, String),
+        mut pool: Value,
+        suffix: &str,
+    ) -> Result<String> {
+        let (members, monitor) = match pool.as_object_mut() {
+            Some(m) => {
+                m.insert(parent.0.to_owned(), Value::String(parent.1));
+                (m.remove("members"), m.remove("healthmonitor"))
+            }
+            None => (None, None),
+        };
+        let body = json!({ "pool": self.with_project(pool) });
+        let r = self
+            .octavia(Method::POST, &["lbaas", "pools"], Some(&body), false)
+            .await?;
+        let id = str_at(&r.body, "/pool/id")
+            .ok_or_else(|| Error::Decode {
+                what: "pool create".into(),
+                message: "no id".into(),
+            })?
+            .to_owned();
+        self.ids.insert(format!("pool/{suffix}"), id.clone());
+        if let Some(ms) = members.filter(|m| m.as_array().is_some_and(|a| !a.is_empty())) {
+            self.wait_active(n, op, false).await?;
+            let body = json!({ "members": ms });
+            self.octavia(
+                Method::PUT,
+                &["lbaas", "pools", &id, "members"],
+                Some(&body),
+                true,
+            )
+            .await?;
+        }
+        if let Some(mut hm) = monitor {
+            self.wait_active(n, op, false).await?;
+            if let Some(m) = hm.as_object_mut() {
+                m.insert("pool_id".into(), Value::String(id.clone()));
+            }
+            let body = json!({ "healthmonitor": self.with_project(hm) });
+            let r = self
+                .octavia(
+                    Method::POST,
+                    &["lbaas", "healthmonitors"],
+                    Some(&body),
+                    false,
+                )
+                .await?;
+            if let Some(hm_id) = str_at(&r.body, "/healthmonitor/id") {
+                self.ids
+                    .insert(format!("healthmonitor/{suffix}"), hm_id.to_owned());
+            }
+        }
+        Ok(id)
+    }
+
     #[allow(clippy::too_many_lines)]
     async fn step(&mut self, n: usize, step: &Step) -> Result<()> {
         let op = step.op();
@@ -545,8 +608,23 @@ impl Run<'_> {
                 loadbalancer,
                 listener,
             } => {
+                // Octavia 19 answers 500 to a listener POST with a nested default_pool (checked
+                // on the real one, docs/real-openstack.md), so the pool goes first, attached to
+                // the load balancer, then the listener names it as its default pool: the
+                // listener never exists without its pool.
                 let lb = self.resolve(n, op, loadbalancer)?;
                 let mut body = request_body(&to_json(listener)?);
+                let pool = body.as_object_mut().and_then(|m| m.remove("default_pool"));
+                let suffix = format!("{}/{}", listener.protocol, listener.protocol_port);
+                if let Some(pool) = pool {
+                    let pool_id = self
+                        .create_pool_tree(n, op, ("loadbalancer_id", lb.clone()), pool, &suffix)
+                        .await?;
+                    self.wait_active(n, op, false).await?;
+                    if let Some(m) = body.as_object_mut() {
+                        m.insert("default_pool_id".into(), Value::String(pool_id));
+                    }
+                }
                 if let Some(m) = body.as_object_mut() {
                     m.insert("loadbalancer_id".into(), Value::String(lb));
                 }
@@ -570,63 +648,15 @@ impl Run<'_> {
                 self.ids.remove(&listener.key);
             }
             Step::CreatePool { listener, pool } => {
-                // The pool alone, then its members in one batch and its monitor: the pool
-                // create API takes no nested children outside a fully-populated create.
                 let l = self.resolve(n, op, listener)?;
-                let mut body = request_body(&to_json(pool)?);
-                let (members, monitor) = match body.as_object_mut() {
-                    Some(m) => {
-                        m.insert("listener_id".into(), Value::String(l));
-                        (m.remove("members"), m.remove("healthmonitor"))
-                    }
-                    None => (None, None),
-                };
-                let body = json!({ "pool": self.with_project(body) });
-                let r = self
-                    .octavia(Method::POST, &["lbaas", "pools"], Some(&body), false)
-                    .await?;
-                let id = str_at(&r.body, "/pool/id")
-                    .ok_or_else(|| Error::Decode {
-                        what: "pool create".into(),
-                        message: "no id".into(),
-                    })?
-                    .to_owned();
                 let suffix = listener
                     .key
                     .split_once('/')
                     .map_or("", |(_, s)| s)
                     .to_owned();
-                self.ids.insert(format!("pool/{suffix}"), id.clone());
-                if let Some(ms) = members.filter(|m| m.as_array().is_some_and(|a| !a.is_empty())) {
-                    self.wait_active(n, op, false).await?;
-                    let body = json!({ "members": ms });
-                    self.octavia(
-                        Method::PUT,
-                        &["lbaas", "pools", &id, "members"],
-                        Some(&body),
-                        true,
-                    )
+                let body = request_body(&to_json(pool)?);
+                self.create_pool_tree(n, op, ("listener_id", l), body, &suffix)
                     .await?;
-                }
-                if let Some(mut hm) = monitor {
-                    self.wait_active(n, op, false).await?;
-                    if let Some(m) = hm.as_object_mut() {
-                        m.insert("pool_id".into(), Value::String(id.clone()));
-                    }
-                    let body = json!({ "healthmonitor": self.with_project(hm) });
-                    let r = self
-                        .octavia(
-                            Method::POST,
-                            &["lbaas", "healthmonitors"],
-                            Some(&body),
-                            false,
-                        )
-                        .await?;
-                    if let Some(hm_id) = str_at(&r.body, "/healthmonitor/id") {
-                        self.ids
-                            .insert(format!("healthmonitor/{suffix}"), hm_id.to_owned());
-                    }
-                }
             }
             Step::UpdatePool { pool, changes } => {
                 let id = self.resolve(n, op, pool)?;
@@ -702,23 +732,33 @@ impl Run<'_> {
                         "no floating-network-id configured for external load balancers".into(),
                     )
                 })?;
-                let mut body = json!({
+                let body = json!({ "floatingip": self.with_project(json!({
                     "floating_network_id": network,
                     "port_id": port,
                     "description": floatingip.description,
-                });
-                if !floatingip.tags.is_empty() {
-                    body["tags"] = to_json(&floatingip.tags)?;
-                }
-                let body = json!({ "floatingip": self.with_project(body) });
+                })) });
                 let r = self
                     .neutron(Method::POST, &["floatingips"], &[], Some(&body), false)
                     .await?;
-                if let Some(id) = str_at(&r.body, "/floatingip/id") {
-                    self.ids.insert(FIP_KEY.to_owned(), id.to_owned());
-                }
+                let id = str_at(&r.body, "/floatingip/id")
+                    .unwrap_or_default()
+                    .to_owned();
+                self.ids.insert(FIP_KEY.to_owned(), id.clone());
                 self.floating_ip =
                     str_at(&r.body, "/floatingip/floating_ip_address").map(str::to_owned);
+                if !floatingip.tags.is_empty() {
+                    // Neutron 29 refuses `tags` in a floating IP POST ("Attribute 'tags' not
+                    // allowed in POST"); the tags extension sets them in one more call.
+                    let body = json!({ "tags": floatingip.tags });
+                    self.neutron(
+                        Method::PUT,
+                        &["floatingips", &id, "tags"],
+                        &[],
+                        Some(&body),
+                        true,
+                    )
+                    .await?;
+                }
             }
             Step::AssociateFloatingip { floatingip, port } => {
                 let port = self.resolve(n, op, port)?;

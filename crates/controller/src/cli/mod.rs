@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod demo;
 pub mod docs;
 pub mod input;
 pub mod plan;
@@ -28,6 +29,8 @@ pub enum Command {
     Plan(plan::Args),
     /// Print generated documentation.
     Docs(docs::Args),
+    /// Run the real controller against embedded OpenStack and Kubernetes emulators.
+    Demo(demo::Args),
 }
 
 /// Output format of `validate` and `plan`.
@@ -57,6 +60,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(&args, &mut out),
         Command::Plan(args) => plan::run(&args, &mut out),
         Command::Docs(args) => docs::run(&args, &mut out),
+        Command::Demo(args) => demo::run(&args, &mut out),
     };
     ExitCode::from(code)
 }
