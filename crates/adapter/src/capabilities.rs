@@ -4,7 +4,7 @@
 use kks_lb_planner::{ApiVersion, Capabilities};
 use reqwest::Method;
 use serde_json::Value;
-use tokio::sync::RwLock;
+use tokio::sync::Mutex;
 
 use crate::client::OpenStackClient;
 use crate::error::{Error, Result, Service};
@@ -67,10 +67,11 @@ pub async fn discover(client: &OpenStackClient, provider: &str) -> Result<Capabi
     })
 }
 
-/// Capabilities discovered once per process and refreshed on demand.
+/// Capabilities discovered once per process and refreshed on demand. Concurrent callers share
+/// one discovery: the first discovers while the others wait for its answer.
 #[derive(Debug, Default)]
 pub struct CapabilitiesCache {
-    cached: RwLock<Option<Capabilities>>,
+    cached: Mutex<Option<Capabilities>>,
 }
 
 impl CapabilitiesCache {
@@ -79,12 +80,15 @@ impl CapabilitiesCache {
     /// # Errors
     /// As [`discover`].
     pub async fn get(&self, client: &OpenStackClient, provider: &str) -> Result<Capabilities> {
-        if let Some(c) = self.cached.read().await.as_ref()
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref()
             && c.provider == provider
         {
             return Ok(c.clone());
         }
-        self.refresh(client, provider).await
+        let caps = discover(client, provider).await?;
+        *cached = Some(caps.clone());
+        Ok(caps)
     }
 
     /// Discovers again (after an upgrade of the cloud, or a 400 that suggests one).
@@ -92,8 +96,9 @@ impl CapabilitiesCache {
     /// # Errors
     /// As [`discover`].
     pub async fn refresh(&self, client: &OpenStackClient, provider: &str) -> Result<Capabilities> {
+        let mut cached = self.cached.lock().await;
         let caps = discover(client, provider).await?;
-        *self.cached.write().await = Some(caps.clone());
+        *cached = Some(caps.clone());
         Ok(caps)
     }
 }
