@@ -3,7 +3,6 @@
 # integration and property tests. Uses cargo-nextest when installed, cargo test otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PROPTEST_CASES="${PROPTEST_CASES:-2000}"
 cargo test --workspace --locked --doc
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

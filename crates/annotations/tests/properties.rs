@@ -9,6 +9,8 @@ use kks_lb_annotations::{Defaults, keys, parse, parse_report, render};
 use proptest::prelude::*;
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
     #[test]
     fn parsing_arbitrary_annotations_never_panics(map in annotation_map()) {
         let mut svc = common::service(&[]);

@@ -1,5 +1,5 @@
 //! The planner's laws, as proptest properties over arbitrary Services, nodes, configurations,
-//! capabilities and observed topologies. `PROPTEST_CASES` sets the number of cases (CI: 2000).
+//! capabilities and observed topologies, 2,000 cases each (`PROPTEST_CASES` overrides).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -67,6 +67,8 @@ fn apply(observed: Option<&Topology>, plan: &Plan) -> Cloud {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
     #[test]
     fn planning_a_topology_against_itself_is_empty(d in arb_desired(), caps in arb_capabilities()) {
         let (effective, _) = adapt(&d, &caps);
