@@ -104,7 +104,8 @@ pub enum Step {
         /// Delete every child with it.
         cascade: bool,
     },
-    /// `POST /v2/lbaas/listeners` with the default pool (members, monitor) nested.
+    /// A listener with its default pool, members and monitor. The executor creates the pool
+    /// first, then the listener naming it (Octavia refuses nested children here).
     CreateListener {
         /// Parent load balancer.
         loadbalancer: ObjRef,
@@ -123,7 +124,7 @@ pub enum Step {
         /// The listener.
         listener: ObjRef,
     },
-    /// `POST /v2/lbaas/pools` as the listener's default pool, members and monitor nested.
+    /// `POST /v2/lbaas/pools` as the listener's default pool, then its members and monitor.
     CreatePool {
         /// The listener the pool is the default pool of.
         listener: ObjRef,
