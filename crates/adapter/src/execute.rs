@@ -472,6 +472,38 @@ impl Run<'_> {
         }
     }
 
+    /// `PUT /v2/lbaas/<collection>/{id}` with the changed fields.
+    async fn update(
+        &self,
+        n: usize,
+        op: &'static str,
+        r: &ObjRef,
+        kind: &str,
+        collection: &str,
+        changes: &Changes,
+    ) -> Result<()> {
+        let id = self.resolve(n, op, r)?;
+        let body = json!({ kind: changes_body(changes) });
+        self.octavia(Method::PUT, &["lbaas", collection, &id], Some(&body), true)
+            .await?;
+        Ok(())
+    }
+
+    /// `DELETE /v2/lbaas/<collection>/{id}` (404 = already gone); forgets the id.
+    async fn remove(
+        &mut self,
+        n: usize,
+        op: &'static str,
+        r: &ObjRef,
+        collection: &str,
+    ) -> Result<()> {
+        let id = self.resolve(n, op, r)?;
+        self.delete(Service::Octavia, &["lbaas", collection, &id], &[])
+            .await?;
+        self.ids.remove(&r.key);
+        Ok(())
+    }
+
     /// Creates a pool under `parent` (`listener_id` or `loadbalancer_id`), then its members in
     /// one batch and its monitor, waiting for ACTIVE in between: outside a fully-populated
     /// load balancer create, Octavia 19 answers 500 to a pool POST with nested children
@@ -575,13 +607,13 @@ impl Run<'_> {
                 loadbalancer,
                 changes,
             } => {
-                let id = self.resolve(n, op, loadbalancer)?;
-                let body = json!({ "loadbalancer": changes_body(changes) });
-                self.octavia(
-                    Method::PUT,
-                    &["lbaas", "loadbalancers", &id],
-                    Some(&body),
-                    true,
+                self.update(
+                    n,
+                    op,
+                    loadbalancer,
+                    "loadbalancer",
+                    "loadbalancers",
+                    changes,
                 )
                 .await?;
             }
@@ -636,16 +668,11 @@ impl Run<'_> {
                 self.record_listener(&l);
             }
             Step::UpdateListener { listener, changes } => {
-                let id = self.resolve(n, op, listener)?;
-                let body = json!({ "listener": changes_body(changes) });
-                self.octavia(Method::PUT, &["lbaas", "listeners", &id], Some(&body), true)
+                self.update(n, op, listener, "listener", "listeners", changes)
                     .await?;
             }
             Step::DeleteListener { listener } => {
-                let id = self.resolve(n, op, listener)?;
-                self.delete(Service::Octavia, &["lbaas", "listeners", &id], &[])
-                    .await?;
-                self.ids.remove(&listener.key);
+                self.remove(n, op, listener, "listeners").await?;
             }
             Step::CreatePool { listener, pool } => {
                 let l = self.resolve(n, op, listener)?;
@@ -659,16 +686,10 @@ impl Run<'_> {
                     .await?;
             }
             Step::UpdatePool { pool, changes } => {
-                let id = self.resolve(n, op, pool)?;
-                let body = json!({ "pool": changes_body(changes) });
-                self.octavia(Method::PUT, &["lbaas", "pools", &id], Some(&body), true)
-                    .await?;
+                self.update(n, op, pool, "pool", "pools", changes).await?;
             }
             Step::DeletePool { pool } => {
-                let id = self.resolve(n, op, pool)?;
-                self.delete(Service::Octavia, &["lbaas", "pools", &id], &[])
-                    .await?;
-                self.ids.remove(&pool.key);
+                self.remove(n, op, pool, "pools").await?;
             }
             Step::ReplaceMembers { pool, members } => {
                 let id = self.resolve(n, op, pool)?;
@@ -709,21 +730,18 @@ impl Run<'_> {
                 healthmonitor,
                 changes,
             } => {
-                let id = self.resolve(n, op, healthmonitor)?;
-                let body = json!({ "healthmonitor": changes_body(changes) });
-                self.octavia(
-                    Method::PUT,
-                    &["lbaas", "healthmonitors", &id],
-                    Some(&body),
-                    true,
+                self.update(
+                    n,
+                    op,
+                    healthmonitor,
+                    "healthmonitor",
+                    "healthmonitors",
+                    changes,
                 )
                 .await?;
             }
             Step::DeleteHealthmonitor { healthmonitor } => {
-                let id = self.resolve(n, op, healthmonitor)?;
-                self.delete(Service::Octavia, &["lbaas", "healthmonitors", &id], &[])
-                    .await?;
-                self.ids.remove(&healthmonitor.key);
+                self.remove(n, op, healthmonitor, "healthmonitors").await?;
             }
             Step::CreateFloatingip { port, floatingip } => {
                 let port = self.resolve(n, op, port)?;
