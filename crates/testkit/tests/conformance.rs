@@ -2324,55 +2324,7 @@ const RECORDED: &[(&str, &str, &str)] = &[
 /// Observations where the emulator is known to answer differently from the real services
 /// (scenario, observation). The emulator test prints them instead of failing; remove an entry
 /// once the emulator is fixed.
-const KNOWN_EMULATOR_GAPS: &[(&str, &str)] = &[
-    // The real message ends "... An administrator should check the keystone settings in the
-    // Octavia configuration."
-    ("load_balancer_lifecycle", "POST lb without X-Project-Id"),
-    // The real filters; the emulator ignores `pool_id`.
-    ("fully_populated", "GET healthmonitors?pool_id="),
-    // A batch entry without `name` keeps the existing member's name on the real one.
-    ("fully_populated", "members after the batch"),
-    // Real: 500 `'dict' object has no attribute '_sa_instance_state'`, nothing created.
-    (
-        "nested_child_creates",
-        "POST listener with nested default_pool (members + healthmonitor)",
-    ),
-    (
-        "nested_child_creates",
-        "POST listener with nested default_pool (no children)",
-    ),
-    (
-        "nested_child_creates",
-        "listeners left after the nested POSTs",
-    ),
-    (
-        "nested_child_creates",
-        "POST pool with nested members + healthmonitor",
-    ),
-    ("nested_child_creates", "POST pool with nested members only"),
-    ("nested_child_creates", "pools left after the nested POSTs"),
-    // Real message: "... already using protocol TCP and protocol_port 53"; HTTP conflicts
-    // with TCP on one port (same L4 protocol).
-    (
-        "listener_port_sharing",
-        "POST second TCP listener on port 53",
-    ),
-    (
-        "listener_port_sharing",
-        "POST HTTP listener on the TCP port 53",
-    ),
-    (
-        "listener_port_sharing",
-        "POST second UDP listener on port 53",
-    ),
-    ("listener_port_sharing", "listeners on the lb"),
-    ("listener_port_sharing", "POST full lb with TCP:54 twice"),
-    // Real: 400 "Attribute 'tags' not allowed in POST".
-    ("floating_ip", "POST floatingip with tags"),
-    // The real returns tags sorted; the emulator in insertion order.
-    ("floating_ip", "GET floatingips?tags="),
-    ("floating_ip", "PUT floatingip port_id null"),
-];
+const KNOWN_EMULATOR_GAPS: &[(&str, &str)] = &[];
 
 fn recorded(scenario: Scenario) -> BTreeMap<&'static str, Value> {
     RECORDED

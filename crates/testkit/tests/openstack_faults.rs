@@ -208,11 +208,22 @@ async fn the_leak_report_flags_cluster_resources_of_services_that_are_gone() {
             c.post(&Client::lbaas("/loadbalancers"), body).await.status,
             StatusCode::CREATED
         );
-        c.post(
-            &Client::neutron("/floatingips"),
-            json!({"floatingip": {"floating_network_id": ext, "tags": tags}}),
-        )
-        .await;
+        // Neutron takes no tags in a floating IP POST: they are set with the tags API.
+        let fip = c
+            .post(
+                &Client::neutron("/floatingips"),
+                json!({"floatingip": {"floating_network_id": ext}}),
+            )
+            .await;
+        assert_eq!(fip.status, StatusCode::CREATED, "{}", fip.raw);
+        let fip_id = fip.body["floatingip"]["id"].as_str().unwrap();
+        let put = c
+            .put(
+                &Client::neutron(&format!("/floatingips/{fip_id}/tags")),
+                json!({ "tags": tags }),
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{}", put.raw);
     }
     let report = cloud.leak_report("kks-lb-cluster:c1", ["kks-lb-service:live"]);
     let lbs: Vec<_> = report

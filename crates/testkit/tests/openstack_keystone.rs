@@ -165,7 +165,8 @@ async fn noauth_mode_takes_the_project_from_x_project_id_and_requires_one_for_cr
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         r.fault(),
-        "Validation failure: Missing project ID in request where one is required."
+        "Validation failure: Missing project ID in request where one is required. An \
+         administrator should check the keystone settings in the Octavia configuration."
     );
 
     let c = Client::noauth(&cloud, "p1");

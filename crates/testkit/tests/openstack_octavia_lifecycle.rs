@@ -608,7 +608,10 @@ async fn snapshot_gives_topologies_with_ids_statuses_and_the_vip_floating_ip() {
         .to_owned();
     let ext = cloud.fixture().external_network_id.clone();
     let fip = c
-        .post(&Client::neutron("/floatingips"), json!({"floatingip": {"floating_network_id": ext, "port_id": port, "tags": ["kks-lb-cluster:c1"]}}))
+        .post(
+            &Client::neutron("/floatingips"),
+            json!({"floatingip": {"floating_network_id": ext, "port_id": port}}),
+        )
         .await;
     assert_eq!(fip.status, StatusCode::CREATED, "{}", fip.raw);
     advance(10_000).await;
@@ -869,4 +872,126 @@ async fn listener_member_and_monitor_updates_apply_and_deletes_remove() {
         "the pool survives its listener"
     );
     assert_eq!(snap.detached_pools[0].pool.members.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_entry_for_an_existing_member_keeps_its_id_name_and_tags_and_resets_defaults() {
+    let (_cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            json!({"loadbalancer": {"name": "lb", "vip_subnet_id": subnet, "pools": [
+                {"name": "p", "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN", "members": [
+                    {"address": "10.0.0.30", "protocol_port": 80, "name": "keep", "weight": 5,
+                     "backup": true, "admin_state_up": false, "monitor_address": "10.0.0.31",
+                     "monitor_port": 8080, "tags": ["t1"]}]}]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.raw);
+    let lb_id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    let pool = r.body["loadbalancer"]["pools"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member_id = r.body["loadbalancer"]["pools"][0]["members"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let members_path = Client::lbaas(&format!("/pools/{pool}/members"));
+    let member = || {
+        let c = &c;
+        let path = Client::lbaas(&format!("/pools/{pool}/members/{member_id}"));
+        async move { c.get(&path).await.body["member"].clone() }
+    };
+    advance(10_000).await;
+
+    // Only address and port: what has a schema default is reset, the rest stays.
+    let batch = c
+        .put(
+            &members_path,
+            json!({"members": [{"address": "10.0.0.30", "protocol_port": 80}]}),
+        )
+        .await;
+    assert_eq!(batch.status, StatusCode::ACCEPTED, "{}", batch.raw);
+    assert_eq!(member().await["provisioning_status"], "PENDING_UPDATE");
+    advance(2_000).await;
+    let m = member().await;
+    assert_eq!(m["id"], member_id.as_str());
+    assert_eq!(m["name"], "keep");
+    assert_eq!(m["tags"], json!(["t1"]));
+    assert_eq!(m["weight"], 1);
+    assert_eq!(m["backup"], false);
+    assert_eq!(m["admin_state_up"], true);
+    assert!(m["monitor_address"].is_null());
+    assert!(m["monitor_port"].is_null());
+    assert!(m["subnet_id"].is_null());
+    assert_eq!(m["provisioning_status"], "ACTIVE");
+
+    // Given attributes are written, an empty name and empty tags included.
+    let batch = c
+        .put(
+            &members_path,
+            json!({"members": [{"address": "10.0.0.30", "protocol_port": 80, "name": "renamed",
+                "tags": ["t2"], "subnet_id": subnet, "weight": 7}]}),
+        )
+        .await;
+    assert_eq!(batch.status, StatusCode::ACCEPTED, "{}", batch.raw);
+    advance(2_000).await;
+    let m = member().await;
+    assert_eq!(
+        (
+            &m["id"],
+            &m["name"],
+            &m["tags"],
+            &m["subnet_id"],
+            &m["weight"]
+        ),
+        (
+            &json!(member_id),
+            &json!("renamed"),
+            &json!(["t2"]),
+            &json!(subnet),
+            &json!(7)
+        )
+    );
+    let batch = c
+        .put(
+            &members_path,
+            json!({"members": [{"address": "10.0.0.30", "protocol_port": 80, "name": "",
+                "tags": []}]}),
+        )
+        .await;
+    assert_eq!(batch.status, StatusCode::ACCEPTED, "{}", batch.raw);
+    advance(2_000).await;
+    let m = member().await;
+    assert_eq!((&m["name"], &m["tags"]), (&json!(""), &json!([])));
+
+    // An existing member twice is a validation error, a new one twice a duplicate.
+    let twice = c
+        .put(
+            &members_path,
+            json!({"members": [{"address": "10.0.0.30", "protocol_port": 80},
+                               {"address": "10.0.0.30", "protocol_port": 80}]}),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST, "{}", twice.raw);
+    assert_eq!(
+        twice.fault(),
+        "Validation failure: Member must be updated only once in the same request."
+    );
+    let twice = c
+        .put(
+            &members_path,
+            json!({"members": [{"address": "10.0.0.40", "protocol_port": 80},
+                               {"address": "10.0.0.40", "protocol_port": 80}]}),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.raw);
+    assert_eq!(
+        twice.fault(),
+        "Another member on this pool is already using ip 10.0.0.40 on protocol_port 80"
+    );
+    assert_eq!(lb_status(&c, &lb_id).await.1, "ACTIVE");
+    let members = c.get(&members_path).await;
+    assert_eq!(members.body["members"].as_array().unwrap().len(), 1);
 }

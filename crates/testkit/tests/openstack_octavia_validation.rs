@@ -60,7 +60,16 @@ async fn a_duplicate_protocol_and_port_is_a_409_and_tcp_udp_may_share_a_port() {
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(
         r.fault(),
-        "Another Listener on this Load Balancer is already using protocol_port 53"
+        "Another Listener on this Load Balancer is already using protocol TCP and protocol_port 53"
+    );
+    // HTTP is TCP underneath: the message names the listener already on the port.
+    let body = json!({"loadbalancer": {"name": "lb", "vip_subnet_id": subnet, "listeners": [
+        {"protocol": "HTTP", "protocol_port": 80}, {"protocol": "TCP", "protocol_port": 80}]}});
+    let r = c.post(&Client::lbaas("/loadbalancers"), body).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(
+        r.fault(),
+        "Another Listener on this Load Balancer is already using protocol HTTP and protocol_port 80"
     );
     let body = json!({"loadbalancer": {"name": "lb", "vip_subnet_id": subnet, "listeners": [
         {"protocol": "TCP", "protocol_port": 53}, {"protocol": "UDP", "protocol_port": 53}]}});
@@ -74,6 +83,28 @@ async fn a_duplicate_protocol_and_port_is_a_409_and_tcp_udp_may_share_a_port() {
         )
         .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
+    assert_eq!(
+        dup.fault(),
+        "Another Listener on this Load Balancer is already using protocol UDP and protocol_port 53"
+    );
+    for protocol in ["HTTP", "HTTPS", "PROMETHEUS"] {
+        let r = c
+            .post(
+                &Client::lbaas("/listeners"),
+                json!({"listener": {"loadbalancer_id": id, "protocol": protocol, "protocol_port": 53}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{protocol}: {}", r.raw);
+        assert_eq!(
+            r.fault(),
+            "Another Listener on this Load Balancer is already using protocol TCP and protocol_port 53",
+            "{protocol}"
+        );
+    }
+    let listeners = c
+        .get(&Client::lbaas(&format!("/listeners?loadbalancer_id={id}")))
+        .await;
+    assert_eq!(listeners.body["listeners"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -465,5 +496,239 @@ async fn put_bodies_refuse_immutable_fields() {
     assert!(
         put.fault()
             .ends_with("Unknown attribute for argument listener: protocol_port")
+    );
+}
+
+/// The 500 Octavia 19 answers to nested children in a single-object create.
+fn sa_instance_state_fault() -> Value {
+    json!({"faultcode": "Server",
+           "faultstring": "'dict' object has no attribute '_sa_instance_state'",
+           "debuginfo": null})
+}
+
+/// An ACTIVE load balancer without children; returns its id.
+async fn bare_lb(c: &Client, subnet: &str) -> String {
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            simple_lb_body("lb", subnet),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.raw);
+    r.body["loadbalancer"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn count(c: &Client, collection: &str, lb_id: &str) -> usize {
+    c.get(&Client::lbaas(&format!(
+        "/{collection}?loadbalancer_id={lb_id}"
+    )))
+    .await
+    .body[collection]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_listener_post_with_a_nested_default_pool_is_a_500_and_creates_nothing() {
+    let (cloud, c, subnet) = client_for((2, 30)).await;
+    let id = bare_lb(&c, &subnet).await;
+    for pool in [
+        json!({"name": "p1", "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN",
+               "members": [{"address": "10.0.0.5", "protocol_port": 30053}],
+               "healthmonitor": {"type": "TCP", "delay": 5, "timeout": 3, "max_retries": 3}}),
+        json!({"name": "p2", "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN"}),
+        json!({}),
+    ] {
+        let r = c
+            .post(
+                &Client::lbaas("/listeners"),
+                json!({"listener": {"loadbalancer_id": id, "protocol": "TCP", "protocol_port": 1001,
+                    "default_pool": pool}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.raw);
+        assert_eq!(r.body, sa_instance_state_fault());
+    }
+    assert_eq!(count(&c, "listeners", &id).await, 0);
+    assert_eq!(count(&c, "pools", &id).await, 0);
+    assert_eq!(
+        cloud.provisioning_status(&id),
+        Some(kks_lb_octavia_model::ProvisioningStatus::Active),
+        "the refused create leaves the load balancer alone"
+    );
+
+    // An unknown attribute inside the nested pool is still the schema's 400.
+    let r = c
+        .post(
+            &Client::lbaas("/listeners"),
+            json!({"listener": {"loadbalancer_id": id, "protocol": "TCP", "protocol_port": 1001,
+                "default_pool": {"bogus": 1}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.raw);
+
+    // `null` is no pool at all.
+    let r = c
+        .post(
+            &Client::lbaas("/listeners"),
+            json!({"listener": {"loadbalancer_id": id, "protocol": "TCP", "protocol_port": 1001,
+                "default_pool": null}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.raw);
+    assert!(r.body["listener"]["default_pool_id"].is_null());
+    // A taken port is refused before the nested pool is looked at.
+    let r = c
+        .post(
+            &Client::lbaas("/listeners"),
+            json!({"listener": {"loadbalancer_id": id, "protocol": "HTTP", "protocol_port": 1001,
+                "default_pool": {"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.raw);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_listener_post_with_the_default_pool_id_of_an_unattached_pool_is_a_201() {
+    let (_cloud, c, subnet) = client_for((2, 30)).await;
+    let id = bare_lb(&c, &subnet).await;
+    let p = c
+        .post(
+            &Client::lbaas("/pools"),
+            json!({"pool": {"loadbalancer_id": id, "name": "p4", "protocol": "TCP",
+                "lb_algorithm": "ROUND_ROBIN"}}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+    assert_eq!(p.body["pool"]["listeners"], json!([]));
+    let pool_id = p.body["pool"]["id"].as_str().unwrap().to_owned();
+    let l = c
+        .post(
+            &Client::lbaas("/listeners"),
+            json!({"listener": {"loadbalancer_id": id, "name": "l4", "protocol": "TCP",
+                "protocol_port": 1004, "default_pool_id": pool_id}}),
+        )
+        .await;
+    assert_eq!(l.status, StatusCode::CREATED, "{}", l.raw);
+    assert_eq!(l.body["listener"]["default_pool_id"], pool_id.as_str());
+    let listener_id = l.body["listener"]["id"].as_str().unwrap();
+    let pool = c.get(&Client::lbaas(&format!("/pools/{pool_id}"))).await;
+    assert_eq!(pool.body["pool"]["listeners"], json!([{"id": listener_id}]));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pool_post_with_nested_members_or_monitor_is_a_500_and_creates_nothing() {
+    let (cloud, c, subnet) = client_for((2, 30)).await;
+    let id = bare_lb(&c, &subnet).await;
+    let l = c
+        .post(
+            &Client::lbaas("/listeners"),
+            json!({"listener": {"loadbalancer_id": id, "protocol": "TCP", "protocol_port": 1003}}),
+        )
+        .await;
+    let listener_id = l.body["listener"]["id"].as_str().unwrap().to_owned();
+    let member = json!([{"address": "10.0.0.5", "protocol_port": 30053}]);
+    let monitor = json!({"type": "TCP", "delay": 5, "timeout": 3, "max_retries": 3});
+    for (members, healthmonitor) in [
+        (member.clone(), monitor.clone()),
+        (member.clone(), Value::Null),
+        (json!([]), monitor.clone()),
+    ] {
+        let r = c
+            .post(
+                &Client::lbaas("/pools"),
+                json!({"pool": {"listener_id": listener_id, "protocol": "TCP",
+                    "lb_algorithm": "ROUND_ROBIN", "members": members,
+                    "healthmonitor": healthmonitor}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.raw);
+        assert_eq!(r.body, sa_instance_state_fault());
+    }
+    assert_eq!(count(&c, "pools", &id).await, 0);
+    assert_eq!(
+        cloud.provisioning_status(&id),
+        Some(kks_lb_octavia_model::ProvisioningStatus::Active)
+    );
+    let listener = c
+        .get(&Client::lbaas(&format!("/listeners/{listener_id}")))
+        .await;
+    assert!(listener.body["listener"]["default_pool_id"].is_null());
+
+    // Nested attributes are still checked by the schema first.
+    let r = c
+        .post(
+            &Client::lbaas("/pools"),
+            json!({"pool": {"listener_id": listener_id, "protocol": "TCP",
+                "lb_algorithm": "ROUND_ROBIN",
+                "members": [{"address": "10.0.0.5", "protocol_port": 1, "bogus": 1}]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.raw);
+
+    // An empty member list and a null monitor are no children: 201.
+    let r = c
+        .post(
+            &Client::lbaas("/pools"),
+            json!({"pool": {"listener_id": listener_id, "protocol": "TCP",
+                "lb_algorithm": "ROUND_ROBIN", "members": [], "healthmonitor": null}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.raw);
+    assert_eq!(r.body["pool"]["members"], json!([]));
+    assert!(r.body["pool"]["healthmonitor_id"].is_null());
+}
+
+#[tokio::test(start_paused = true)]
+async fn healthmonitors_filter_by_pool_id() {
+    let (_cloud, c, subnet) = client_for((2, 30)).await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            full_lb_body("full", &subnet),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.raw);
+    let pools = r.body["loadbalancer"]["pools"].as_array().unwrap().clone();
+    let tcp = pools.iter().find(|p| p["name"] == "pool_TCP_80").unwrap();
+    let udp = pools.iter().find(|p| p["name"] == "pool_UDP_53").unwrap();
+    let tcp_pool = tcp["id"].as_str().unwrap();
+    let tcp_hm = tcp["healthmonitor"]["id"].as_str().unwrap();
+    let monitor = c
+        .post(
+            &Client::lbaas("/healthmonitors"),
+            json!({"healthmonitor": {"pool_id": udp["id"], "type": "UDP-CONNECT", "delay": 5,
+                "timeout": 3, "max_retries": 3}}),
+        )
+        .await;
+    assert_eq!(monitor.status, StatusCode::CREATED, "{}", monitor.raw);
+    let ids = |r: &support::Reply| -> Vec<String> {
+        r.body["healthmonitors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(&c.get(&Client::lbaas("/healthmonitors")).await).len(),
+        2
+    );
+    assert_eq!(
+        ids(&c
+            .get(&Client::lbaas(&format!(
+                "/healthmonitors?pool_id={tcp_pool}"
+            )))
+            .await),
+        vec![tcp_hm.to_owned()]
+    );
+    assert!(
+        ids(&c
+            .get(&Client::lbaas(
+                "/healthmonitors?pool_id=00000000-0000-4000-8000-000000000000"
+            ))
+            .await)
+        .is_empty()
     );
 }

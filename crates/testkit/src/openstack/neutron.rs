@@ -4,6 +4,10 @@
 //! Error bodies are `{"NeutronError": {"type", "message", "detail"}}` with Neutron's exception
 //! class names and messages (`neutron_lib/exceptions`). Lists accept attribute filters
 //! (repeated keys are alternatives) and the tag filters; `limit`/`marker` are ignored.
+//!
+//! Floating IP tags follow Neutron 29: refused in the POST body (`Attribute 'tags' not allowed
+//! in POST`) and in the PUT body, set with `PUT .../tags` or `PUT .../tags/{tag}`, kept as a
+//! set and read back sorted.
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -305,8 +309,9 @@ async fn replace_tags(
 ) -> Response {
     with_state(&sh, |st, _| {
         st.visible_fip(&ctx, &id)?;
-        let tags: Tags = parse(&body)?;
-        let tags = st.set_fip_tags(&id, dedup(tags.tags));
+        let tags = parse_tags_body(&body)?;
+        st.set_fip_tags(&id, tags.clone());
+        // The answer echoes the request's order; reads list the tags sorted.
         Ok(json(StatusCode::OK, &Tags { tags }))
     })
 }
@@ -342,7 +347,7 @@ async fn add_tag(
     with_state(&sh, |st, _| {
         let mut tags = st.visible_fip(&ctx, &id)?.tags.clone();
         tags.push(tag);
-        st.set_fip_tags(&id, dedup(tags));
+        st.set_fip_tags(&id, tags);
         Ok(StatusCode::CREATED.into_response())
     })
 }
@@ -391,14 +396,75 @@ fn fixed_ips_filter(p: &PortRec) -> impl Fn(&str, &[&str]) -> Option<bool> + '_ 
     }
 }
 
-fn dedup(tags: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for t in tags {
-        if !out.contains(&t) {
-            out.push(t);
+/// A `PUT .../tags` body, `{"tags": [...]}`, with Neutron's `InvalidInput` answers for a
+/// missing list, a non-list and a repeated tag.
+fn parse_tags_body(body: &[u8]) -> ApiResult<Vec<String>> {
+    let invalid = |msg: String| {
+        ApiError::neutron(
+            400,
+            "InvalidInput",
+            format!("Invalid input for operation: {msg}"),
+        )
+    };
+    let value: Value = parse(body)?;
+    let Some(list) = value.get("tags") else {
+        return Err(invalid("Invalid tags body.".to_owned()));
+    };
+    let Some(items) = list.as_array() else {
+        return Err(invalid(format!("{} is not a list.", python_repr(list))));
+    };
+    let mut tags: Vec<String> = Vec::new();
+    for item in items {
+        let Some(t) = item.as_str() else {
+            return Err(invalid(format!(
+                "{} is not a valid string.",
+                python_repr(item)
+            )));
+        };
+        if tags.iter().any(|x| x == t) {
+            return Err(invalid(format!("Duplicate items in the list: '{t}'.")));
         }
+        tags.push(t.to_owned());
     }
-    out
+    Ok(tags)
+}
+
+/// A JSON value as Neutron's validators quote it, `'%s'` of the Python value: `'x'`, `'5'`,
+/// `'None'`, `'True'` (lists and objects in JSON form, close to Python's).
+fn python_repr(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "None".to_owned(),
+        Value::Bool(true) => "True".to_owned(),
+        Value::Bool(false) => "False".to_owned(),
+        other => other.to_string(),
+    };
+    format!("'{s}'")
+}
+
+/// Tags as Neutron stores them: a set, read back sorted.
+fn tag_set(tags: Vec<String>) -> Vec<String> {
+    let mut tags = tags;
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
+/// An attribute that is not `allow_post` in Neutron's resource map (`tags` on floating IPs:
+/// the tag API sets them).
+fn not_allowed_in_post(attr: &str) -> ApiError {
+    ApiError::neutron(
+        400,
+        "HTTPBadRequest",
+        format!("Attribute '{attr}' not allowed in POST"),
+    )
+}
+
+/// Whether the JSON body's `root` object carries `attr` (even as `null`).
+fn has_attribute(body: &[u8], root: &str, attr: &str) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .is_some_and(|v| v.get(root).and_then(|r| r.get(attr)).is_some())
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
@@ -480,7 +546,7 @@ impl State {
         let now = self.now();
         match self.fips.get_mut(id) {
             Some(f) => {
-                f.tags = tags;
+                f.tags = tag_set(tags);
                 f.updated = now;
                 f.revision += 1;
                 f.tags.clone()
@@ -773,6 +839,11 @@ impl State {
     fn fip_create(&mut self, ctx: &Ctx, body: &[u8]) -> Resp {
         let req: FloatingIpRoot<CreateFloatingIp> = parse(body)?;
         let req = req.floatingip;
+        // Neutron 29 refuses tags in the body although `tag-creation` is listed; checked
+        // before the project (docs/real-openstack.md).
+        if req.tags.is_some() || has_attribute(body, "floatingip", "tags") {
+            return Err(not_allowed_in_post("tags"));
+        }
         let project = self.post_project(ctx, req.project_id.clone())?;
         let net_id = req.floating_network_id.clone();
         let net = self
@@ -878,7 +949,7 @@ impl State {
                 port_id: req.port_id.clone(),
                 fixed_ip: fixed,
                 description: req.description.unwrap_or_default(),
-                tags: dedup(req.tags.unwrap_or_default()),
+                tags: Vec::new(),
                 created: now,
                 updated: now,
                 revision: 0,
@@ -898,6 +969,13 @@ impl State {
         let (address, net_id) = (f.address, f.network_id.clone());
         let req: FloatingIpRoot<UpdateFloatingIp> = parse(body)?;
         let req = req.floatingip;
+        if has_attribute(body, "floatingip", "tags") {
+            return Err(ApiError::neutron(
+                400,
+                "HTTPBadRequest",
+                "Cannot update read-only attribute tags",
+            ));
+        }
         let association = match &req.port_id {
             Some(Some(port_id)) => {
                 let fixed = req.fixed_ip_address.clone().flatten();

@@ -10,6 +10,11 @@
 //!   updated.` (quirk 3). An LB in ERROR may be deleted but not updated.
 //! - DELETE without `cascade=true` on an LB with children is 400 (quirk 4), checked before
 //!   the state.
+//! - Single-object creates with nested children (a listener's `default_pool`, a pool's
+//!   `members`/`healthmonitor`) pass the schema, then fail with Octavia 19's 500
+//!   `'dict' object has no attribute '_sa_instance_state'`; only the fully-populated LB POST
+//!   takes a graph (`docs/real-openstack.md`).
+//! - Listeners of one L4 protocol (`L4_PROTOCOL_MAP`: HTTP is TCP) may not share a port.
 
 mod render;
 pub(crate) mod validate;
@@ -478,6 +483,11 @@ fn lb_filter(lb_id: &str) -> impl Fn(&str, &[&str]) -> Option<bool> + '_ {
     move |key, values| (key == "loadbalancer_id").then(|| values.contains(&lb_id))
 }
 
+/// A `pool_id` filter on monitors, which list their pool under `pools`.
+fn pool_filter(pool_id: &str) -> impl Fn(&str, &[&str]) -> Option<bool> + '_ {
+    move |key, values| (key == "pool_id").then(|| values.contains(&pool_id))
+}
+
 fn is_full_pool(p: &CreatePool) -> bool {
     p.protocol.is_some()
         || p.lb_algorithm.is_some()
@@ -706,6 +716,22 @@ impl State {
 
     /// A complete pool definition with its monitor and members.
     fn validate_pool(&self, p: &CreatePool, provider: &str) -> ApiResult<()> {
+        let protocol = self.validate_pool_attributes(p, provider)?;
+        if let Some(hm) = &p.healthmonitor {
+            self.validate_hm(hm, protocol, provider)?;
+        }
+        let mut seen = BTreeSet::new();
+        for m in p.members.iter().flatten() {
+            self.validate_member(m, provider)?;
+            if !seen.insert((m.address.clone(), m.protocol_port)) {
+                return Err(duplicate_member(&m.address, m.protocol_port));
+            }
+        }
+        Ok(())
+    }
+
+    /// The pool's own attributes (not its children); returns its protocol.
+    fn validate_pool_attributes(&self, p: &CreatePool, provider: &str) -> ApiResult<Protocol> {
         let version = self.version();
         let name = p.name.clone().unwrap_or_else(|| "None".to_owned());
         let missing = |attr: &str| {
@@ -724,17 +750,7 @@ impl State {
             v::ovn_protocol(protocol)?;
             v::ovn_algorithm(algorithm)?;
         }
-        if let Some(hm) = &p.healthmonitor {
-            self.validate_hm(hm, protocol, provider)?;
-        }
-        let mut seen = BTreeSet::new();
-        for m in p.members.iter().flatten() {
-            self.validate_member(m, provider)?;
-            if !seen.insert((m.address.clone(), m.protocol_port)) {
-                return Err(duplicate_member(&m.address, m.protocol_port));
-            }
-        }
-        Ok(())
+        Ok(protocol)
     }
 
     fn validate_member(&self, m: &CreateMember, provider: &str) -> ApiResult<()> {
@@ -767,13 +783,7 @@ impl State {
         pool_protocol: Protocol,
         provider: &str,
     ) -> ApiResult<()> {
-        v::check_monitor_type(h.kind, self.version())?;
-        v::check_range("delay", i64::from(h.delay), 0, i64::from(i32::MAX))?;
-        v::check_range("timeout", i64::from(h.timeout), 0, i64::from(i32::MAX))?;
-        v::check_range("max_retries", i64::from(h.max_retries), 1, 10)?;
-        if let Some(d) = h.max_retries_down {
-            v::check_range("max_retries_down", i64::from(d), 1, 10)?;
-        }
+        self.validate_hm_attributes(h)?;
         let http_fields =
             h.http_method.is_some() || h.url_path.is_some() || h.expected_codes.is_some();
         v::check_monitor(
@@ -786,6 +796,18 @@ impl State {
         )?;
         if provider == v::OVN {
             v::ovn_monitor_type(h.kind)?;
+        }
+        Ok(())
+    }
+
+    /// What the API schema (WSME) checks of a monitor: its type and the integer ranges.
+    fn validate_hm_attributes(&self, h: &CreateHealthMonitor) -> ApiResult<()> {
+        v::check_monitor_type(h.kind, self.version())?;
+        v::check_range("delay", i64::from(h.delay), 0, i64::from(i32::MAX))?;
+        v::check_range("timeout", i64::from(h.timeout), 0, i64::from(i32::MAX))?;
+        v::check_range("max_retries", i64::from(h.max_retries), 1, 10)?;
+        if let Some(d) = h.max_retries_down {
+            v::check_range("max_retries_down", i64::from(d), 1, 10)?;
         }
         Ok(())
     }
@@ -1170,7 +1192,10 @@ impl State {
             .clone()
             .or_else(|| ctx.project_id.clone())
             .ok_or_else(|| {
-                ApiError::validation("Missing project ID in request where one is required.")
+                ApiError::validation(
+                    "Missing project ID in request where one is required. An administrator \
+                     should check the keystone settings in the Octavia configuration.",
+                )
             })?;
         if !ctx.may_see(&project) {
             return Err(ApiError::forbidden());
@@ -1272,12 +1297,16 @@ impl State {
             .sum();
         self.check_quota(&project, Counted::Member, member_count)?;
         self.check_quota(&project, Counted::Listener, listeners.len())?;
-        let mut keys = BTreeSet::new();
+        // Listeners are created in order, each checked against the ones before it.
+        let mut earlier: Vec<(Protocol, u16)> = Vec::new();
         for (l, dp) in listeners.iter().zip(&default_names) {
             self.validate_listener(l, &provider)?;
-            if !keys.insert((l.protocol, l.protocol_port)) {
-                return Err(duplicate_listener(l.protocol_port));
+            if let Some((taken, _)) = earlier.iter().find(|(p, port)| {
+                *port == l.protocol_port && l4_protocol(*p) == l4_protocol(l.protocol)
+            }) {
+                return Err(duplicate_listener(*taken, l.protocol_port));
             }
+            earlier.push((l.protocol, l.protocol_port));
             if let Some(name) = dp {
                 let pool_protocol = pools
                     .iter()
@@ -1486,25 +1515,24 @@ impl State {
                 .ok_or_else(|| ApiError::not_found("Pool", pid))?;
             v::check_listener_pool_protocols(req.protocol, pool.protocol)?;
         }
-        if let Some(dp) = &req.default_pool {
-            self.check_quota(&project, Counted::Pool, 1)?;
-            self.validate_pool(dp, &provider)?;
-            if let Some(pp) = dp.protocol {
-                v::check_listener_pool_protocols(req.protocol, pp)?;
-            }
-        }
         self.require_child_mutable(&lb_id)?;
-        let duplicate = self.listeners.values().any(|l| {
-            l.lb_id == lb_id && l.protocol == req.protocol && l.protocol_port == req.protocol_port
-        });
-        if duplicate {
-            return Err(duplicate_listener(req.protocol_port));
+        // `_validate_create_listener`: a listener of the same L4 protocol on the port; the
+        // message names the protocol of the listener already there.
+        let taken = self
+            .listeners
+            .values()
+            .filter(|l| l.lb_id == lb_id && l.protocol_port == req.protocol_port)
+            .filter(|l| l4_protocol(l.protocol) == l4_protocol(req.protocol))
+            .min_by_key(|l| l.seq);
+        if let Some(l) = taken {
+            return Err(duplicate_listener(l.protocol, req.protocol_port));
         }
-        let pool_id = match &req.default_pool {
-            Some(dp) => Some(self.insert_pool(&lb_id, &project, dp)),
-            None => req.default_pool_id.clone(),
-        };
-        let id = self.insert_listener(&lb_id, &project, &req, pool_id);
+        // The schema accepts a nested `default_pool`, but the controller hands the dict to
+        // SQLAlchemy: 500, nothing created (docs/real-openstack.md).
+        if raw.get("default_pool").is_some_and(|p| !p.is_null()) {
+            return Err(nested_object_fault());
+        }
+        let id = self.insert_listener(&lb_id, &project, &req, req.default_pool_id.clone());
         self.begin(&lb_id, Op::Update);
         let l = self
             .listeners
@@ -1654,6 +1682,7 @@ impl State {
     fn pool_create(&mut self, ctx: &Ctx, body: &[u8]) -> Resp {
         let (req, raw): (CreatePool, Value) = v::parse_root(body, "pool")?;
         v::check_fields("pool", &raw, v::POOL_CREATE, self.version())?;
+        v::check_pool_children(&raw, self.version())?;
         let lb_id = match (&req.loadbalancer_id, &req.listener_id) {
             (Some(lb), _) => lb.clone(),
             (None, Some(l)) => self
@@ -1669,7 +1698,13 @@ impl State {
         };
         let lb = self.visible_lb(ctx, &lb_id)?;
         let (project, provider) = (lb.project_id.clone(), lb.provider.clone());
-        self.validate_pool(&req, &provider)?;
+        self.validate_pool_attributes(&req, &provider)?;
+        for m in req.members.iter().flatten() {
+            self.validate_member(m, &provider)?;
+        }
+        if let Some(hm) = &req.healthmonitor {
+            self.validate_hm_attributes(hm)?;
+        }
         self.check_quota(&project, Counted::Pool, 1)?;
         if let Some(lid) = &req.listener_id {
             let l = self
@@ -1688,6 +1723,11 @@ impl State {
             }
         }
         self.require_child_mutable(&lb_id)?;
+        // Nested children reach SQLAlchemy as dicts (an empty `members` list is dropped
+        // first, a `null` monitor is no monitor): 500, nothing created.
+        if req.members.as_ref().is_some_and(|m| !m.is_empty()) || req.healthmonitor.is_some() {
+            return Err(nested_object_fault());
+        }
         let id = self.insert_pool(&lb_id, &project, &req);
         if let Some(lid) = &req.listener_id
             && let Some(l) = self.listeners.get_mut(lid)
@@ -1871,29 +1911,39 @@ impl State {
             )
         })?;
         let provider = self.provider_of(&lb_id);
-        let mut seen = BTreeSet::new();
         for m in &req.members {
             self.validate_member(m, &provider)?;
-            if !seen.insert((m.address.clone(), m.protocol_port)) {
-                return Err(duplicate_member(&m.address, m.protocol_port));
-            }
         }
+        self.require_child_mutable(&lb_id)?;
         let existing: BTreeMap<(String, u16), String> = old
             .iter()
             .filter_map(|id| self.members.get(id))
             .map(|m| ((m.address.clone(), m.protocol_port), m.id.clone()))
             .collect();
+        // `MembersController.put`: an existing member named twice is a validation error, a
+        // new one twice fails its second insert (`DuplicateMemberEntry`).
+        let mut seen = BTreeSet::new();
+        for m in &req.members {
+            let key = (m.address.clone(), m.protocol_port);
+            if seen.insert(key.clone()) {
+                continue;
+            }
+            return Err(if existing.contains_key(&key) {
+                ApiError::validation("Member must be updated only once in the same request.")
+            } else {
+                duplicate_member(&m.address, m.protocol_port)
+            });
+        }
+        if req.members.is_empty() && existing.is_empty() {
+            // Octavia returns early on a no-op batch, without touching the LB.
+            return Ok(StatusCode::ACCEPTED.into_response());
+        }
         let new_count = req
             .members
             .iter()
             .filter(|m| !existing.contains_key(&(m.address.clone(), m.protocol_port)))
             .count();
         self.check_quota(&project, Counted::Member, new_count)?;
-        self.require_child_mutable(&lb_id)?;
-        if req.members.is_empty() && existing.is_empty() {
-            // Octavia returns early on a no-op batch, without touching the LB.
-            return Ok(StatusCode::ACCEPTED.into_response());
-        }
         let now = self.now();
         let mut kept = BTreeSet::new();
         for m in &req.members {
@@ -1901,16 +1951,7 @@ impl State {
             if let Some(id) = existing.get(&key) {
                 kept.insert(id.clone());
                 if let Some(rec) = self.members.get_mut(id) {
-                    rec.name = m.name.clone().unwrap_or_default();
-                    rec.weight = m.weight.unwrap_or(1);
-                    rec.backup = m.backup.unwrap_or(false);
-                    rec.admin_state_up = m.admin_state_up.unwrap_or(true);
-                    rec.monitor_address = m.monitor_address.clone();
-                    rec.monitor_port = m.monitor_port;
-                    if let Some(t) = &m.tags {
-                        rec.tags = t.clone();
-                    }
-                    rec.prov = ProvisioningStatus::PendingUpdate;
+                    update_from_batch(rec, m);
                     rec.updated = Some(now);
                 }
             } else {
@@ -2018,8 +2059,11 @@ impl State {
         hs.sort_by_key(|h| h.seq);
         let items = hs
             .into_iter()
-            .map(|h| self.render_hm(h, true))
-            .filter(|r| q.matches(&to_value(r), &|_, _| None))
+            .filter_map(|h| {
+                let r = self.render_hm(h, true);
+                q.matches(&to_value(&r), &pool_filter(&h.pool_id))
+                    .then_some(r)
+            })
             .collect();
         let base = format!("{}/v2/lbaas/healthmonitors", urls.octavia);
         let (healthmonitors, links) = paginate(items, |x| x.id.as_str(), q, &base)?;
@@ -2169,14 +2213,62 @@ impl State {
     }
 }
 
-/// Octavia `DuplicateListenerEntry` (`octavia/common/exceptions.py`), 409. Newer Octavia
-/// allows the same port with different protocols (TCP and UDP on 53), so the emulator
-/// compares (protocol, port), the listener identity kks-lb uses.
-fn duplicate_listener(port: u16) -> ApiError {
+/// Octavia `DuplicateListenerEntry` (`octavia/common/exceptions.py`), 409: a listener of the
+/// same L4 protocol already uses the port. `taken` is that listener's protocol, as the real
+/// message names it (`... using protocol TCP and protocol_port 53` for an HTTP:53 next to a
+/// TCP:53).
+fn duplicate_listener(taken: Protocol, port: u16) -> ApiError {
     ApiError::octavia(
         409,
-        format!("Another Listener on this Load Balancer is already using protocol_port {port}"),
+        format!(
+            "Another Listener on this Load Balancer is already using protocol {taken} and \
+             protocol_port {port}"
+        ),
     )
+}
+
+/// Octavia's `L4_PROTOCOL_MAP` (`octavia/common/constants.py`): listeners whose protocols map
+/// to the same L4 protocol may not share a port; TCP and UDP may.
+fn l4_protocol(p: Protocol) -> Protocol {
+    match p {
+        Protocol::Udp => Protocol::Udp,
+        Protocol::Sctp => Protocol::Sctp,
+        Protocol::Tcp
+        | Protocol::Http
+        | Protocol::Https
+        | Protocol::TerminatedHttps
+        | Protocol::Proxy
+        | Protocol::ProxyV2
+        | Protocol::Prometheus => Protocol::Tcp,
+    }
+}
+
+/// What Octavia 19 answers to a single-object create with nested children (a listener's
+/// `default_pool`, a pool's `members` or `healthmonitor`): the ORM is handed a dict.
+fn nested_object_fault() -> ApiError {
+    ApiError::octavia(500, "'dict' object has no attribute '_sa_instance_state'")
+}
+
+/// An existing member's update from its batch entry. The entry is a `MemberPOST` rendered
+/// without unset attributes, so the attributes with schema defaults are always written
+/// (`weight` 1, `backup` false, `admin_state_up` true, `monitor_address`/`monitor_port`
+/// null) while `name`, `tags` and `subnet_id` change only when given. The id stays.
+fn update_from_batch(rec: &mut MemberRec, m: &CreateMember) {
+    if let Some(n) = &m.name {
+        rec.name.clone_from(n);
+    }
+    rec.weight = m.weight.unwrap_or(1);
+    rec.backup = m.backup.unwrap_or(false);
+    rec.admin_state_up = m.admin_state_up.unwrap_or(true);
+    rec.monitor_address.clone_from(&m.monitor_address);
+    rec.monitor_port = m.monitor_port;
+    if let Some(t) = &m.tags {
+        rec.tags.clone_from(t);
+    }
+    if let Some(s) = &m.subnet_id {
+        rec.subnet_id = Some(s.clone());
+    }
+    rec.prov = ProvisioningStatus::PendingUpdate;
 }
 
 /// Octavia `DuplicateMemberEntry`, 409.
