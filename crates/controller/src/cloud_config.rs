@@ -5,8 +5,11 @@
 
 use std::fmt;
 
+use kks_lb_annotations::values::Flag;
 use kks_lb_annotations::{Defaults, LbMethod, MonitorSpec, NodeSelector};
 use kks_lb_planner::ClusterConfig;
+
+use crate::config::DurationArg;
 
 /// A malformed `cloud.conf`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -318,45 +321,21 @@ pub fn parse(text: &str, file: &str) -> Result<CloudConfig, CloudConfigError> {
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
-    }
+    v.parse::<Flag>().ok().map(|f| f.0)
 }
 
+/// An algorithm name in any case (cloud.conf files often spell it in lower case).
 fn parse_method(v: &str) -> Option<LbMethod> {
-    Some(match v.to_ascii_uppercase().as_str() {
-        "ROUND_ROBIN" => LbMethod::RoundRobin,
-        "LEAST_CONNECTIONS" => LbMethod::LeastConnections,
-        "SOURCE_IP" => LbMethod::SourceIp,
-        "SOURCE_IP_PORT" => LbMethod::SourceIpPort,
-        _ => return None,
-    })
+    v.trim().to_ascii_uppercase().parse().ok()
 }
 
-/// Seconds from `10`, `10s`, `2m` or `1m30s` (OCCM accepts Go durations here).
+/// Whole seconds from `10`, `10s`, `2m` or `1m30s` (OCCM accepts Go durations here).
 fn parse_seconds(v: &str) -> Option<u32> {
-    if let Ok(n) = v.parse::<u32>() {
-        return Some(n);
+    let d = v.parse::<DurationArg>().ok()?.0;
+    if d.subsec_nanos() != 0 {
+        return None;
     }
-    let mut total: u32 = 0;
-    let mut num = String::new();
-    for c in v.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: u32 = num.parse().ok()?;
-        num.clear();
-        total = total.checked_add(match c {
-            's' => n,
-            'm' => n.checked_mul(60)?,
-            'h' => n.checked_mul(3600)?,
-            _ => return None,
-        })?;
-    }
-    num.is_empty().then_some(total)
+    u32::try_from(d.as_secs()).ok()
 }
 
 fn parse_retries(v: &str) -> Option<u8> {
