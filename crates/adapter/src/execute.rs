@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kks_lb_octavia_model::{ListenerKey, Protocol, ProvisioningStatus, Topology};
-use kks_lb_planner::plan::{FIP_KEY, LB_KEY, VIP_PORT_KEY, listener_key, monitor_key, pool_key};
-use kks_lb_planner::{Changes, ObjRef, Plan, Step};
+use kks_lb_planner::{Changes, ObjKey, ObjRef, Plan, Step};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
@@ -50,6 +49,9 @@ pub struct Outcome {
     pub floating_ip: Option<String>,
     /// Steps executed.
     pub steps_done: usize,
+    /// The cloud id of every object the plan knew or created, by key: with the desired
+    /// topology, what the cloud now holds (see `kks_lb_planner::settled`).
+    pub ids: BTreeMap<ObjKey, String>,
 }
 
 /// Runs plans: steps in order, symbolic references resolved from observed ids and from the
@@ -64,7 +66,7 @@ pub struct Executor {
 
 struct Run<'a> {
     ex: &'a Executor,
-    ids: BTreeMap<String, String>,
+    ids: BTreeMap<ObjKey, String>,
     vip_address: Option<String>,
     floating_ip: Option<String>,
     /// The load balancer may be PENDING_*: wait before the next mutation.
@@ -158,11 +160,12 @@ impl Executor {
             run.wait_active(plan.steps.len(), "wait", false).await?;
         }
         Ok(Outcome {
-            loadbalancer_id: run.ids.get(LB_KEY).cloned(),
+            loadbalancer_id: run.ids.get(&ObjKey::Loadbalancer).cloned(),
             vip_address: run.vip_address,
-            vip_port_id: run.ids.get(VIP_PORT_KEY).cloned(),
+            vip_port_id: run.ids.get(&ObjKey::VipPort).cloned(),
             floating_ip: run.floating_ip,
             steps_done: plan.steps.len(),
+            ids: run.ids,
         })
     }
 
@@ -291,6 +294,33 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<Value> {
     })
 }
 
+/// How to find what a create with an unknown outcome may have made.
+enum Find<'a> {
+    /// A load balancer of this name carrying these (ownership) tags.
+    Loadbalancer { name: &'a str, tags: &'a [String] },
+    /// The listener on this (protocol, port) of the load balancer.
+    Listener { lb: &'a str, key: ListenerKey },
+    /// The pool of this name on the load balancer.
+    Pool { lb: &'a str, name: &'a str },
+    /// The monitor of this pool.
+    Monitor { pool: &'a str },
+    /// The floating IP bound to this port with this description (the owner marker).
+    Floatingip { port: &'a str, description: &'a str },
+}
+
+impl Find<'_> {
+    /// The root key of the object in an OpenStack answer.
+    fn root(&self) -> &'static str {
+        match self {
+            Find::Loadbalancer { .. } => "loadbalancer",
+            Find::Listener { .. } => "listener",
+            Find::Pool { .. } => "pool",
+            Find::Monitor { .. } => "healthmonitor",
+            Find::Floatingip { .. } => "floatingip",
+        }
+    }
+}
+
 fn str_at<'v>(v: &'v Value, ptr: &str) -> Option<&'v str> {
     v.pointer(ptr).and_then(Value::as_str)
 }
@@ -299,10 +329,10 @@ impl Run<'_> {
     fn seed(&mut self, o: &Topology) {
         let lb = &o.loadbalancer;
         if let Some(id) = &lb.id {
-            self.ids.insert(LB_KEY.to_owned(), id.clone());
+            self.ids.insert(ObjKey::Loadbalancer, id.clone());
         }
         if let Some(p) = &lb.vip_port_id {
-            self.ids.insert(VIP_PORT_KEY.to_owned(), p.clone());
+            self.ids.insert(ObjKey::VipPort, p.clone());
         }
         self.vip_address.clone_from(&lb.vip_address);
         self.busy = lb
@@ -311,20 +341,26 @@ impl Run<'_> {
         for l in &lb.listeners {
             let k = l.key();
             if let Some(id) = &l.id {
-                self.ids.insert(listener_key(k), id.clone());
+                self.ids.insert(ObjKey::Listener(k), id.clone());
             }
             if let Some(p) = &l.default_pool {
                 if let Some(id) = &p.id {
-                    self.ids.insert(pool_key(k), id.clone());
+                    self.ids.insert(ObjKey::Pool(k), id.clone());
                 }
                 if let Some(id) = p.healthmonitor.as_ref().and_then(|h| h.id.as_ref()) {
-                    self.ids.insert(monitor_key(k), id.clone());
+                    self.ids.insert(ObjKey::Healthmonitor(k), id.clone());
                 }
+            }
+        }
+        for p in &lb.detached_pools {
+            if let Some(id) = &p.id {
+                self.ids
+                    .insert(ObjKey::DetachedPool(id.clone()), id.clone());
             }
         }
         if let Some(f) = &o.floatingip {
             if let Some(id) = &f.id {
-                self.ids.insert(FIP_KEY.to_owned(), id.clone());
+                self.ids.insert(ObjKey::Floatingip, id.clone());
             }
             self.floating_ip.clone_from(&f.floating_ip_address);
         }
@@ -336,12 +372,12 @@ impl Run<'_> {
             .ok_or_else(|| Error::UnresolvedReference {
                 step: n,
                 op,
-                key: r.key.clone(),
+                key: r.key.to_string(),
             })
     }
 
     fn lb_id(&self) -> Option<String> {
-        self.ids.get(LB_KEY).cloned()
+        self.ids.get(&ObjKey::Loadbalancer).cloned()
     }
 
     async fn wait_active(&mut self, n: usize, op: &'static str, created: bool) -> Result<()> {
@@ -466,9 +502,9 @@ impl Run<'_> {
             protocol,
             protocol_port: port,
         };
-        self.ids.insert(listener_key(k), id.to_owned());
+        self.ids.insert(ObjKey::Listener(k), id.to_owned());
         if let Some(pool) = str_at(l, "/default_pool_id") {
-            self.ids.insert(pool_key(k), pool.to_owned());
+            self.ids.insert(ObjKey::Pool(k), pool.to_owned());
         }
     }
 
@@ -504,67 +540,161 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Creates a pool under `parent` (`listener_id` or `loadbalancer_id`), then its members in
-    /// one batch and its monitor, waiting for ACTIVE in between: outside a fully-populated
-    /// load balancer create, Octavia 19 answers 500 to a pool POST with nested children
-    /// (checked on the real one, docs/real-openstack.md). Returns the pool id.
-    async fn create_pool_tree(
-        &mut self,
-        n: usize,
-        op: &'static str,
-        parent: (&str, String),
-        mut pool: Value,
-        suffix: &str,
-    ) -> Result<String> {
-        let (members, monitor) = match pool.as_object_mut() {
-            Some(m) => {
-                m.insert(parent.0.to_owned(), Value::String(parent.1));
-                (m.remove("members"), m.remove("healthmonitor"))
-            }
-            None => (None, None),
-        };
-        let body = json!({ "pool": self.with_project(pool) });
-        let r = self
-            .octavia(Method::POST, &["lbaas", "pools"], Some(&body), false)
-            .await?;
-        let id = str_at(&r.body, "/pool/id")
-            .ok_or_else(|| Error::Decode {
-                what: "pool create".into(),
-                message: "no id".into(),
-            })?
-            .to_owned();
-        self.ids.insert(format!("pool/{suffix}"), id.clone());
-        if let Some(ms) = members.filter(|m| m.as_array().is_some_and(|a| !a.is_empty())) {
-            self.wait_active(n, op, false).await?;
-            let body = json!({ "members": ms });
-            self.octavia(
-                Method::PUT,
-                &["lbaas", "pools", &id, "members"],
-                Some(&body),
-                true,
-            )
-            .await?;
-        }
-        if let Some(mut hm) = monitor {
-            self.wait_active(n, op, false).await?;
-            if let Some(m) = hm.as_object_mut() {
-                m.insert("pool_id".into(), Value::String(id.clone()));
-            }
-            let body = json!({ "healthmonitor": self.with_project(hm) });
-            let r = self
-                .octavia(
+    /// `POST` of a create whose outcome may be unknown: after a 5xx, a timeout or a dropped
+    /// connection the object may exist, so before sending the `POST` again the executor looks
+    /// it up by `find` (its name, parent or port, and owner) and takes it if it is there.
+    async fn create(
+        &self,
+        service: Service,
+        path: &[&str],
+        body: &Value,
+        find: Find<'_>,
+    ) -> Result<Reply> {
+        let lb = self.lb_id();
+        let mut attempt = 0;
+        loop {
+            let err = match self
+                .ex
+                .call(
+                    service,
                     Method::POST,
-                    &["lbaas", "healthmonitors"],
-                    Some(&body),
+                    path,
+                    &[],
+                    Some(body),
                     false,
+                    lb.as_deref(),
+                )
+                .await
+            {
+                Ok(r) => return Ok(r),
+                Err(e) => e,
+            };
+            let unknown = match &err {
+                Error::Api { status, .. } => *status >= 500,
+                Error::Transport { .. } | Error::Timeout { .. } => true,
+                _ => false,
+            };
+            if !unknown || attempt + 1 >= self.ex.cfg.max_attempts {
+                return Err(err);
+            }
+            tracing::debug!(
+                error = &err as &dyn std::error::Error,
+                attempt,
+                "create outcome unknown; looking it up"
+            );
+            tokio::time::sleep(self.ex.cfg.backoff.delay(attempt)).await;
+            if let Some(found) = self.find(&find).await? {
+                tracing::info!(what = find.root(), "found what an unanswered create made");
+                return Ok(Reply {
+                    status: 201,
+                    body: json!({ find.root(): found }),
+                    request_id: None,
+                });
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Looks up what a create may have made: one read.
+    async fn find(&self, find: &Find<'_>) -> Result<Option<Value>> {
+        let list = |service, path: &'static [&'static str], query: Vec<(&'static str, String)>| async move {
+            let r = self
+                .ex
+                .call(service, Method::GET, path, &query, None, true, None)
+                .await?;
+            Ok::<_, Error>(r)
+        };
+        let items = |r: &Reply, key: &str| -> Vec<Value> {
+            r.body
+                .get(key)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        Ok(match find {
+            Find::Loadbalancer { name, tags } => {
+                let r = list(
+                    Service::Octavia,
+                    &["lbaas", "loadbalancers"],
+                    vec![("name", (*name).to_owned())],
                 )
                 .await?;
-            if let Some(hm_id) = str_at(&r.body, "/healthmonitor/id") {
-                self.ids
-                    .insert(format!("healthmonitor/{suffix}"), hm_id.to_owned());
+                items(&r, "loadbalancers").into_iter().find(|lb| {
+                    str_at(lb, "/name") == Some(name)
+                        && str_at(lb, "/provisioning_status") != Some("DELETED")
+                        && tags.iter().all(|t| {
+                            lb.get("tags")
+                                .and_then(Value::as_array)
+                                .is_some_and(|have| have.iter().any(|h| h.as_str() == Some(t)))
+                        })
+                })
             }
-        }
-        Ok(id)
+            Find::Listener { lb, key } => {
+                let r = list(
+                    Service::Octavia,
+                    &["lbaas", "listeners"],
+                    vec![("loadbalancer_id", (*lb).to_owned())],
+                )
+                .await?;
+                items(&r, "listeners").into_iter().find(|l| {
+                    str_at(l, "/protocol") == Some(key.protocol.as_str())
+                        && l.get("protocol_port").and_then(Value::as_u64)
+                            == Some(u64::from(key.protocol_port))
+                })
+            }
+            Find::Pool { lb, name } => {
+                let r = list(
+                    Service::Octavia,
+                    &["lbaas", "pools"],
+                    vec![("loadbalancer_id", (*lb).to_owned())],
+                )
+                .await?;
+                items(&r, "pools")
+                    .into_iter()
+                    .find(|p| str_at(p, "/name") == Some(name))
+            }
+            Find::Monitor { pool } => {
+                let r = self
+                    .ex
+                    .call(
+                        Service::Octavia,
+                        Method::GET,
+                        &["lbaas", "pools", pool],
+                        &[],
+                        None,
+                        true,
+                        None,
+                    )
+                    .await?;
+                str_at(&r.body, "/pool/healthmonitor_id").map(|id| json!({ "id": id }))
+            }
+            Find::Floatingip { port, description } => {
+                let r = list(
+                    Service::Neutron,
+                    &["floatingips"],
+                    vec![("port_id", (*port).to_owned())],
+                )
+                .await?;
+                items(&r, "floatingips")
+                    .into_iter()
+                    .find(|f| str_at(f, "/description") == Some(description))
+            }
+        })
+    }
+
+    /// `POST /v2/lbaas/<collection>` of one child of the load balancer.
+    async fn create_child(
+        &self,
+        kind: &'static str,
+        collection: &'static str,
+        body: Value,
+        find: Find<'_>,
+    ) -> Result<Value> {
+        let body = json!({ kind: self.with_project(body) });
+        let r = self
+            .create(Service::Octavia, &["lbaas", collection], &body, find)
+            .await?;
+        Ok(r.body.get(kind).cloned().unwrap_or(Value::Null))
     }
 
     #[allow(clippy::too_many_lines)]
@@ -575,22 +705,21 @@ impl Run<'_> {
         match step {
             Step::CreateLoadbalancer { loadbalancer } => {
                 let body = json!({ "loadbalancer": self.with_project(request_body(&to_json(loadbalancer)?)) });
+                let find = Find::Loadbalancer {
+                    name: &loadbalancer.name,
+                    tags: &loadbalancer.tags,
+                };
                 let r = self
-                    .octavia(
-                        Method::POST,
-                        &["lbaas", "loadbalancers"],
-                        Some(&body),
-                        false,
-                    )
+                    .create(Service::Octavia, &["lbaas", "loadbalancers"], &body, find)
                     .await?;
                 let lb = r.body.get("loadbalancer").cloned().unwrap_or(Value::Null);
                 let id = str_at(&lb, "/id").ok_or_else(|| Error::Decode {
                     what: "load balancer create".into(),
                     message: "no id in the response".into(),
                 })?;
-                self.ids.insert(LB_KEY.to_owned(), id.to_owned());
+                self.ids.insert(ObjKey::Loadbalancer, id.to_owned());
                 if let Some(p) = str_at(&lb, "/vip_port_id") {
-                    self.ids.insert(VIP_PORT_KEY.to_owned(), p.to_owned());
+                    self.ids.insert(ObjKey::VipPort, p.to_owned());
                 }
                 self.vip_address = str_at(&lb, "/vip_address").map(str::to_owned);
                 for l in lb
@@ -639,32 +768,25 @@ impl Run<'_> {
             Step::CreateListener {
                 loadbalancer,
                 listener,
+                default_pool,
             } => {
-                // Octavia 19 answers 500 to a listener POST with a nested default_pool (checked
-                // on the real one, docs/real-openstack.md), so the pool goes first, attached to
-                // the load balancer, then the listener names it as its default pool: the
-                // listener never exists without its pool.
                 let lb = self.resolve(n, op, loadbalancer)?;
                 let mut body = request_body(&to_json(listener)?);
-                let pool = body.as_object_mut().and_then(|m| m.remove("default_pool"));
-                let suffix = format!("{}/{}", listener.protocol, listener.protocol_port);
-                if let Some(pool) = pool {
-                    let pool_id = self
-                        .create_pool_tree(n, op, ("loadbalancer_id", lb.clone()), pool, &suffix)
-                        .await?;
-                    self.wait_active(n, op, false).await?;
-                    if let Some(m) = body.as_object_mut() {
-                        m.insert("default_pool_id".into(), Value::String(pool_id));
+                if let Some(m) = body.as_object_mut() {
+                    m.remove("default_pool");
+                    m.insert("loadbalancer_id".into(), Value::String(lb.clone()));
+                    if let Some(p) = default_pool {
+                        let pool = self.resolve(n, op, p)?;
+                        m.insert("default_pool_id".into(), Value::String(pool));
                     }
                 }
-                if let Some(m) = body.as_object_mut() {
-                    m.insert("loadbalancer_id".into(), Value::String(lb));
-                }
-                let body = json!({ "listener": self.with_project(body) });
-                let r = self
-                    .octavia(Method::POST, &["lbaas", "listeners"], Some(&body), false)
+                let find = Find::Listener {
+                    lb: &lb,
+                    key: listener.key(),
+                };
+                let l = self
+                    .create_child("listener", "listeners", body, find)
                     .await?;
-                let l = r.body.get("listener").cloned().unwrap_or(Value::Null);
                 self.record_listener(&l);
             }
             Step::UpdateListener { listener, changes } => {
@@ -674,22 +796,38 @@ impl Run<'_> {
             Step::DeleteListener { listener } => {
                 self.remove(n, op, listener, "listeners").await?;
             }
-            Step::CreatePool { listener, pool } => {
-                let l = self.resolve(n, op, listener)?;
-                let suffix = listener
-                    .key
-                    .split_once('/')
-                    .map_or("", |(_, s)| s)
-                    .to_owned();
-                let body = request_body(&to_json(pool)?);
-                self.create_pool_tree(n, op, ("listener_id", l), body, &suffix)
-                    .await?;
+            Step::CreatePool { parent, key, pool } => {
+                let parent_id = self.resolve(n, op, parent)?;
+                let lb = self.lb_id().unwrap_or_default();
+                let mut body = request_body(&to_json(pool)?);
+                if let Some(m) = body.as_object_mut() {
+                    m.remove("members");
+                    m.remove("healthmonitor");
+                    let field = match parent.key {
+                        ObjKey::Loadbalancer => "loadbalancer_id",
+                        _ => "listener_id",
+                    };
+                    m.insert(field.into(), Value::String(parent_id));
+                }
+                let find = Find::Pool {
+                    lb: &lb,
+                    name: &pool.name,
+                };
+                let p = self.create_child("pool", "pools", body, find).await?;
+                let id = str_at(&p, "/id").ok_or_else(|| Error::Decode {
+                    what: "pool create".into(),
+                    message: "no id".into(),
+                })?;
+                self.ids.insert(ObjKey::Pool(*key), id.to_owned());
             }
             Step::UpdatePool { pool, changes } => {
                 self.update(n, op, pool, "pool", "pools", changes).await?;
             }
             Step::DeletePool { pool } => {
                 self.remove(n, op, pool, "pools").await?;
+                if let Some(k) = pool.key.listener_key() {
+                    self.ids.remove(&ObjKey::Healthmonitor(k));
+                }
             }
             Step::ReplaceMembers { pool, members } => {
                 let id = self.resolve(n, op, pool)?;
@@ -709,21 +847,18 @@ impl Run<'_> {
                 let p = self.resolve(n, op, pool)?;
                 let mut body = request_body(&to_json(healthmonitor)?);
                 if let Some(m) = body.as_object_mut() {
-                    m.insert("pool_id".into(), Value::String(p));
+                    m.insert("pool_id".into(), Value::String(p.clone()));
                 }
-                let body = json!({ "healthmonitor": self.with_project(body) });
-                let r = self
-                    .octavia(
-                        Method::POST,
-                        &["lbaas", "healthmonitors"],
-                        Some(&body),
-                        false,
+                let hm = self
+                    .create_child(
+                        "healthmonitor",
+                        "healthmonitors",
+                        body,
+                        Find::Monitor { pool: &p },
                     )
                     .await?;
-                if let Some(id) = str_at(&r.body, "/healthmonitor/id") {
-                    let suffix = pool.key.split_once('/').map_or("", |(_, s)| s);
-                    self.ids
-                        .insert(format!("healthmonitor/{suffix}"), id.to_owned());
+                if let (Some(id), Some(k)) = (str_at(&hm, "/id"), pool.key.listener_key()) {
+                    self.ids.insert(ObjKey::Healthmonitor(k), id.to_owned());
                 }
             }
             Step::UpdateHealthmonitor {
@@ -755,70 +890,61 @@ impl Run<'_> {
                     "port_id": port,
                     "description": floatingip.description,
                 })) });
+                let find = Find::Floatingip {
+                    port: &port,
+                    description: &floatingip.description,
+                };
                 let r = self
-                    .neutron(Method::POST, &["floatingips"], &[], Some(&body), false)
+                    .create(Service::Neutron, &["floatingips"], &body, find)
                     .await?;
                 let id = str_at(&r.body, "/floatingip/id")
-                    .unwrap_or_default()
+                    .ok_or_else(|| Error::Decode {
+                        what: "floating IP create".into(),
+                        message: "no id".into(),
+                    })?
                     .to_owned();
-                self.ids.insert(FIP_KEY.to_owned(), id.clone());
+                self.ids.insert(ObjKey::Floatingip, id);
                 self.floating_ip =
                     str_at(&r.body, "/floatingip/floating_ip_address").map(str::to_owned);
-                if !floatingip.tags.is_empty() {
-                    // Neutron 29 refuses `tags` in a floating IP POST ("Attribute 'tags' not
-                    // allowed in POST"); the tags extension sets them in one more call.
-                    let body = json!({ "tags": floatingip.tags });
-                    self.neutron(
-                        Method::PUT,
-                        &["floatingips", &id, "tags"],
-                        &[],
-                        Some(&body),
-                        true,
-                    )
-                    .await?;
-                }
+            }
+            Step::TagFloatingip { floatingip, tags } => {
+                let id = self.resolve(n, op, floatingip)?;
+                let body = json!({ "tags": tags });
+                self.neutron(
+                    Method::PUT,
+                    &["floatingips", &id, "tags"],
+                    &[],
+                    Some(&body),
+                    true,
+                )
+                .await?;
             }
             Step::AssociateFloatingip { floatingip, port } => {
                 let port = self.resolve(n, op, port)?;
-                let address = floatingip
-                    .floating_ip_address
-                    .clone()
-                    .ok_or_else(|| Error::Config("associate_floatingip needs an address".into()))?;
-                let r = self
-                    .neutron(
-                        Method::GET,
-                        &["floatingips"],
-                        &[("floating_ip_address", address.clone())],
-                        None,
-                        true,
-                    )
-                    .await?;
-                let found = r
-                    .body
-                    .get("floatingips")
-                    .and_then(Value::as_array)
-                    .and_then(|a| a.first())
-                    .cloned();
-                let Some(fip) = found else {
-                    return Err(Error::FloatingIpNotFound { address });
-                };
-                let id = str_at(&fip, "/id").unwrap_or_default().to_owned();
-                match str_at(&fip, "/port_id") {
-                    Some(p) if p == port => {}
-                    Some(p) => {
-                        return Err(Error::FloatingIpInUse {
-                            address,
-                            port_id: p.to_owned(),
-                        });
-                    }
+                let (id, address) = match &floatingip.id {
+                    Some(id) => (id.clone(), floatingip.floating_ip_address.clone()),
                     None => {
-                        let body = json!({ "floatingip": { "port_id": port } });
-                        self.neutron(Method::PUT, &["floatingips", &id], &[], Some(&body), true)
-                            .await?;
+                        let address = floatingip.floating_ip_address.clone().ok_or_else(|| {
+                            Error::Config("associate_floatingip needs an address or an id".into())
+                        })?;
+                        match self.free_address(&address, &port).await? {
+                            Some(id) => (id, Some(address)),
+                            None => {
+                                // Bound to this VIP already.
+                                self.floating_ip = Some(address);
+                                return Ok(());
+                            }
+                        }
                     }
-                }
-                self.ids.insert(FIP_KEY.to_owned(), id);
-                self.floating_ip = Some(address);
+                };
+                let body = json!({ "floatingip": { "port_id": port } });
+                let r = self
+                    .neutron(Method::PUT, &["floatingips", &id], &[], Some(&body), true)
+                    .await?;
+                self.ids.insert(ObjKey::Floatingip, id);
+                self.floating_ip = address.or_else(|| {
+                    str_at(&r.body, "/floatingip/floating_ip_address").map(str::to_owned)
+                });
             }
             Step::DisassociateFloatingip { floatingip } => {
                 let id = self.resolve(n, op, floatingip)?;
@@ -831,18 +957,54 @@ impl Run<'_> {
                     Err(e) if e.is_not_found() => {}
                     Err(e) => return Err(e),
                 }
-                self.ids.remove(FIP_KEY);
+                self.ids.remove(&ObjKey::Floatingip);
                 self.floating_ip = None;
             }
             Step::DeleteFloatingip { floatingip } => {
                 let id = self.resolve(n, op, floatingip)?;
                 self.delete(Service::Neutron, &["floatingips", &id], &[])
                     .await?;
-                self.ids.remove(FIP_KEY);
+                self.ids.remove(&ObjKey::Floatingip);
                 self.floating_ip = None;
             }
         }
         Ok(())
+    }
+
+    /// The id of the project's floating IP `address` when it is free to bind to `port`;
+    /// `None` when it is bound to `port` already.
+    ///
+    /// # Errors
+    /// [`Error::FloatingIpNotFound`], [`Error::FloatingIpInUse`] (bound elsewhere).
+    async fn free_address(&self, address: &str, port: &str) -> Result<Option<String>> {
+        let r = self
+            .neutron(
+                Method::GET,
+                &["floatingips"],
+                &[("floating_ip_address", address.to_owned())],
+                None,
+                true,
+            )
+            .await?;
+        let found = r
+            .body
+            .get("floatingips")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .cloned();
+        let Some(fip) = found else {
+            return Err(Error::FloatingIpNotFound {
+                address: address.to_owned(),
+            });
+        };
+        match str_at(&fip, "/port_id") {
+            Some(p) if p == port => Ok(None),
+            Some(p) => Err(Error::FloatingIpInUse {
+                address: address.to_owned(),
+                port_id: p.to_owned(),
+            }),
+            None => Ok(Some(str_at(&fip, "/id").unwrap_or_default().to_owned())),
+        }
     }
 }
 

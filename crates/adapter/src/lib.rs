@@ -24,5 +24,5 @@ pub use capabilities::{CapabilitiesCache, discover};
 pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
 pub use error::{Error, Result, Service};
 pub use execute::{ExecuteConfig, Executor, Outcome};
-pub use observe::{Observation, Ownership, observe, observe_for_delete};
+pub use observe::{Observation, Ownership, observe, observe_for_delete, observe_with};
 pub use pacing::{Backoff, TokenBucket};

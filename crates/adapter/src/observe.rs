@@ -18,22 +18,7 @@ use serde_json::Value;
 use crate::client::{OpenStackClient, Reply};
 use crate::error::{Error, Result, Service};
 
-/// How to recognise a Service's load balancer and decide whether kks-lb may touch it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ownership {
-    /// The load balancer name (`kube_service_<cluster>_<namespace>_<service>`).
-    pub name: String,
-    /// The cluster tag every load balancer of this cluster carries.
-    pub cluster_tag: String,
-    /// The Service's tag, when the Service has a UID.
-    pub service_tag: Option<String>,
-    /// The `load-balancer-id` annotation, if set.
-    pub id: Option<String>,
-    /// Adopt an untagged load balancer of exactly this name (migration from OCCM).
-    pub adopt_untagged: bool,
-    /// Whether the cloud has tags (Octavia >= 2.5); without them ownership is by name.
-    pub tags_supported: bool,
-}
+pub use kks_lb_planner::owner::{Ownership, ownership_of};
 
 /// What [`observe`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,47 +49,6 @@ fn decode<T: DeserializeOwned>(what: &str, reply: Reply) -> Result<T> {
     })
 }
 
-/// Whether `lb` is ours under `owner`, or why not.
-pub fn ownership_of(owner: &Ownership, name: &str, tags: &[String]) -> Result<(), String> {
-    if !owner.tags_supported {
-        return if name == owner.name {
-            Ok(())
-        } else {
-            Err(format!(
-                "its name {name:?} is not {:?} and the cloud has no tags",
-                owner.name
-            ))
-        };
-    }
-    if tags.contains(&owner.cluster_tag) {
-        let other_service = tags.iter().find(|t| {
-            t.starts_with("kks-lb-service:") && owner.service_tag.as_ref().is_some_and(|s| s != *t)
-        });
-        return match other_service {
-            Some(t) => Err(format!("it belongs to another Service ({t})")),
-            None => Ok(()),
-        };
-    }
-    if owner.adopt_untagged
-        && name == owner.name
-        && !tags.iter().any(|t| t.starts_with("kks-lb-cluster:"))
-    {
-        return Ok(());
-    }
-    if tags.iter().any(|t| t.starts_with("kks-lb-cluster:")) {
-        return Err("it carries another cluster's tag".to_owned());
-    }
-    Err(format!(
-        "it lacks the cluster tag {}{}",
-        owner.cluster_tag,
-        if name == owner.name {
-            " (an untagged load balancer of this name: set --adopt-untagged to adopt it)"
-        } else {
-            ""
-        }
-    ))
-}
-
 /// Finds the Service's load balancer (by the `load-balancer-id` annotation, else by name),
 /// checks ownership before reading anything else, then reads listeners and pools with one
 /// `?loadbalancer_id=` list call each, members with one call per pool, each health monitor,
@@ -114,7 +58,22 @@ pub fn ownership_of(owner: &Ownership, name: &str, tags: &[String]) -> Result<()
 /// API and decode errors. A foreign load balancer is not an error but
 /// [`Observation::Foreign`].
 pub async fn observe(client: &OpenStackClient, owner: &Ownership) -> Result<Observation> {
-    observe_at(client, owner, Depth::Full).await
+    observe_at(client, owner, Depth::Full, None).await
+}
+
+/// Like [`observe`] for a Service that wants a floating IP whose `description` (led by the
+/// owner marker) is `fip_description`: when none is bound to the VIP port, one of ours that
+/// is not bound (a replacement interrupted after its detach) is looked for by it, so it is
+/// bound again instead of leaking.
+///
+/// # Errors
+/// As [`observe`].
+pub async fn observe_with(
+    client: &OpenStackClient,
+    owner: &Ownership,
+    fip_description: Option<&str>,
+) -> Result<Observation> {
+    observe_at(client, owner, Depth::Full, fip_description).await
 }
 
 /// Like [`observe`], but reads only the load balancer and its floating IP: all a delete
@@ -125,8 +84,9 @@ pub async fn observe(client: &OpenStackClient, owner: &Ownership) -> Result<Obse
 pub async fn observe_for_delete(
     client: &OpenStackClient,
     owner: &Ownership,
+    fip_description: Option<&str>,
 ) -> Result<Observation> {
-    observe_at(client, owner, Depth::Shallow).await
+    observe_at(client, owner, Depth::Shallow, fip_description).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +99,7 @@ async fn observe_at(
     client: &OpenStackClient,
     owner: &Ownership,
     depth: Depth,
+    fip_description: Option<&str>,
 ) -> Result<Observation> {
     let mut stale_id = None;
     let lb: Option<LoadBalancerResponse> = match &owner.id {
@@ -219,7 +180,7 @@ async fn observe_at(
             reason,
         });
     }
-    read_tree(client, lb, depth)
+    read_tree(client, lb, depth, fip_description)
         .await
         .map(|t| Observation::Owned(Box::new(t)))
 }
@@ -228,10 +189,12 @@ async fn read_tree(
     client: &OpenStackClient,
     lb: LoadBalancerResponse,
     depth: Depth,
+    fip_description: Option<&str>,
 ) -> Result<Topology> {
     if depth == Depth::Shallow {
-        let floatingip = read_floating_ip(client, lb.vip_port_id.as_deref()).await?;
-        return Ok(topology_of(lb, Vec::new(), floatingip));
+        let floatingip =
+            read_floating_ip(client, lb.vip_port_id.as_deref(), fip_description).await?;
+        return Ok(topology_of(lb, Vec::new(), Vec::new(), floatingip));
     }
     let by_lb = [("loadbalancer_id", lb.id.clone())];
     let listeners: ListenerList = decode(
@@ -258,8 +221,30 @@ async fn read_tree(
             )
             .await?,
     )?;
-    let pools: BTreeMap<String, PoolResponse> =
+    let mut pools: BTreeMap<String, PoolResponse> =
         pools.pools.into_iter().map(|p| (p.id.clone(), p)).collect();
+    // Pools no listener names (an interrupted listener create): reported, not read further;
+    // the planner deletes them with their children.
+    let detached: Vec<Pool> = pools
+        .extract_if(.., |id, _| {
+            !listeners
+                .listeners
+                .iter()
+                .any(|l| l.default_pool_id.as_ref() == Some(id))
+        })
+        .map(|(_, p)| Pool {
+            id: Some(p.id),
+            name: p.name,
+            protocol: p.protocol,
+            lb_algorithm: p.lb_algorithm,
+            session_persistence: None,
+            tags: sorted(p.tags),
+            members: Vec::new(),
+            healthmonitor: None,
+            provisioning_status: Some(p.provisioning_status),
+            operating_status: Some(p.operating_status),
+        })
+        .collect();
     let mut monitors: BTreeMap<String, HealthMonitorResponse> = BTreeMap::new();
     let mut members: BTreeMap<String, Vec<Member>> = BTreeMap::new();
     for pool in pools.values() {
@@ -386,24 +371,42 @@ async fn read_tree(
         .collect();
     out_listeners.sort_by_key(Listener::key);
 
-    let floatingip = read_floating_ip(client, lb.vip_port_id.as_deref()).await?;
-    Ok(topology_of(lb, out_listeners, floatingip))
+    let floatingip = read_floating_ip(client, lb.vip_port_id.as_deref(), fip_description).await?;
+    Ok(topology_of(lb, out_listeners, detached, floatingip))
 }
 
-/// The floating IP bound to the VIP port, if any.
+/// The floating IP bound to the VIP port, if any; else, with `description`, an unbound one
+/// of ours with that description (led by the owner marker).
 async fn read_floating_ip(
     client: &OpenStackClient,
     vip_port: Option<&str>,
+    description: Option<&str>,
 ) -> Result<Option<FloatingIp>> {
     let Some(port) = vip_port else {
         return Ok(None);
     };
+    let mut found = list_floating_ips(client, "port_id", port).await?;
+    if found.is_none()
+        && let Some(d) = description
+    {
+        found = list_floating_ips(client, "description", d)
+            .await?
+            .filter(|f| f.port_id.is_none());
+    }
+    Ok(found)
+}
+
+async fn list_floating_ips(
+    client: &OpenStackClient,
+    filter: &str,
+    value: &str,
+) -> Result<Option<FloatingIp>> {
     let reply = client
         .call(
             Service::Neutron,
             Method::GET,
             &["floatingips"],
-            &[("port_id", port.to_owned())],
+            &[(filter, value.to_owned())],
             None,
         )
         .await?;
@@ -421,6 +424,7 @@ async fn read_floating_ip(
 fn topology_of(
     lb: LoadBalancerResponse,
     listeners: Vec<Listener>,
+    detached_pools: Vec<Pool>,
     floatingip: Option<FloatingIp>,
 ) -> Topology {
     let mut t = Topology {
@@ -437,6 +441,7 @@ fn topology_of(
             availability_zone: lb.availability_zone,
             tags: sorted(lb.tags),
             listeners,
+            detached_pools,
             provisioning_status: Some(lb.provisioning_status),
             operating_status: Some(lb.operating_status),
         },
@@ -450,74 +455,4 @@ fn topology_of(
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn owner() -> Ownership {
-        Ownership {
-            name: "kube_service_kks_ns_web".into(),
-            cluster_tag: "kks-lb-cluster:c1".into(),
-            service_tag: Some("kks-lb-service:u1".into()),
-            id: None,
-            adopt_untagged: false,
-            tags_supported: true,
-        }
-    }
-
-    #[test]
-    fn a_load_balancer_with_our_cluster_tag_is_ours() {
-        let tags = vec![
-            "kks-lb-cluster:c1".to_owned(),
-            "kks-lb-service:u1".to_owned(),
-        ];
-        assert_eq!(ownership_of(&owner(), "anything", &tags), Ok(()));
-    }
-
-    #[test]
-    fn another_cluster_another_service_or_no_tags_are_foreign() {
-        let other_cluster = vec!["kks-lb-cluster:c2".to_owned()];
-        assert!(
-            ownership_of(&owner(), "kube_service_kks_ns_web", &other_cluster)
-                .unwrap_err()
-                .contains("another cluster")
-        );
-        let other_service = vec![
-            "kks-lb-cluster:c1".to_owned(),
-            "kks-lb-service:u2".to_owned(),
-        ];
-        assert!(
-            ownership_of(&owner(), "x", &other_service)
-                .unwrap_err()
-                .contains("another Service")
-        );
-        let untagged = ownership_of(&owner(), "kube_service_kks_ns_web", &[]).unwrap_err();
-        assert!(untagged.contains("--adopt-untagged"), "{untagged}");
-    }
-
-    #[test]
-    fn an_untagged_occm_load_balancer_is_adopted_only_when_asked_and_only_by_exact_name() {
-        let mut o = owner();
-        o.adopt_untagged = true;
-        assert_eq!(ownership_of(&o, "kube_service_kks_ns_web", &[]), Ok(()));
-        assert!(ownership_of(&o, "kube_service_kks_ns_other", &[]).is_err());
-        assert!(
-            ownership_of(
-                &o,
-                "kube_service_kks_ns_web",
-                &["kks-lb-cluster:c2".to_owned()]
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn without_tags_ownership_is_by_exact_name() {
-        let mut o = owner();
-        o.tags_supported = false;
-        assert_eq!(ownership_of(&o, "kube_service_kks_ns_web", &[]), Ok(()));
-        assert!(ownership_of(&o, "someone_else", &[]).is_err());
-    }
 }

@@ -569,6 +569,7 @@ mod tests {
             vip_port_id: Some("port-1".into()),
             floating_ip: Some("203.0.113.7".into()),
             steps_done: 1,
+            ids: std::collections::BTreeMap::new(),
         }
     }
 

@@ -70,6 +70,10 @@ pub struct LoadBalancer {
     /// Listeners, sorted by (protocol, port).
     #[serde(default)]
     pub listeners: Vec<Listener>,
+    /// Observed only: pools of this load balancer that no listener names as its default pool
+    /// (left by an interrupted listener create), sorted by id. A desired topology has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detached_pools: Vec<Pool>,
     /// Observed provisioning status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_status: Option<ProvisioningStatus>,
@@ -327,6 +331,7 @@ impl Topology {
         lb.tags.sort();
         lb.tags.dedup();
         lb.listeners.sort_by_key(Listener::key);
+        lb.detached_pools.sort_by(|a, b| a.id.cmp(&b.id));
         for listener in &mut lb.listeners {
             listener.tags.sort();
             if let Some(cidrs) = &mut listener.allowed_cidrs {
@@ -357,6 +362,7 @@ impl Topology {
         }
         let lb = &self.loadbalancer;
         sorted_unique(&lb.tags)
+            && lb.detached_pools.windows(2).all(|w| w[0].id <= w[1].id)
             && lb.listeners.windows(2).all(|w| w[0].key() <= w[1].key())
             && lb.listeners.iter().all(|l| {
                 sorted(&l.tags)
@@ -417,6 +423,7 @@ impl Topology {
                 flavor_id: lb.flavor_id.clone(),
                 availability_zone: lb.availability_zone.clone(),
                 tags: lb.tags.clone(),
+                detached_pools: lb.detached_pools.clone(),
                 provisioning_status: lb.provisioning_status,
                 operating_status: lb.operating_status,
             },

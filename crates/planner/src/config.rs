@@ -164,11 +164,16 @@ impl Capabilities {
 
     /// Whether the provider accepts a balancing algorithm.
     pub fn algorithm(&self, algorithm: kks_lb_octavia_model::LbAlgorithm) -> bool {
+        self.algorithms().contains(&algorithm)
+    }
+
+    /// The balancing algorithms the provider accepts.
+    pub fn algorithms(&self) -> &'static [kks_lb_octavia_model::LbAlgorithm] {
         use kks_lb_octavia_model::LbAlgorithm as A;
         if self.is_ovn() {
-            matches!(algorithm, A::SourceIpPort | A::SourceIp)
+            &[A::SourceIpPort, A::SourceIp]
         } else {
-            true
+            A::ALL
         }
     }
 }

@@ -114,10 +114,7 @@ pub fn desired(spec: &LbSpec, nodes: &[Node], cfg: &ClusterConfig) -> Topology {
         floating_ip_address: spec.load_balancer_ip.map(|ip| ip.to_string()),
         floating_network_id: cfg.floating_network_id.clone(),
         port_id: None,
-        description: cut(format!(
-            "Floating IP for Kubernetes Service {service_ref} in cluster {}",
-            cfg.cluster_name
-        )),
+        description: floating_ip_description(cfg, &spec.namespace, &spec.name, spec.uid.as_deref()),
         tags: tags[1..].to_vec(),
     });
     let mut topology = Topology {
@@ -145,6 +142,7 @@ pub fn desired(spec: &LbSpec, nodes: &[Node], cfg: &ClusterConfig) -> Topology {
             availability_zone: spec.availability_zone.clone(),
             tags,
             listeners,
+            detached_pools: Vec::new(),
             provisioning_status: None,
             operating_status: None,
         },
@@ -153,6 +151,23 @@ pub fn desired(spec: &LbSpec, nodes: &[Node], cfg: &ClusterConfig) -> Topology {
     };
     topology.normalize();
     topology
+}
+
+/// The `description` of a Service's floating IP. The owner marker leads it: Neutron takes no
+/// tags in a floating IP `POST`, and the address must be ours from the call that allocates
+/// it (an interrupted create is found again by it).
+pub fn floating_ip_description(
+    cfg: &ClusterConfig,
+    namespace: &str,
+    name: &str,
+    uid: Option<&str>,
+) -> String {
+    let service = uid.map(service_tag);
+    cut(format!(
+        "{} Floating IP for Kubernetes Service {namespace}/{name} in cluster {}",
+        crate::owner::marker(&cluster_tag(&cfg.cluster_id), service.as_deref()),
+        cfg.cluster_name
+    ))
 }
 
 /// The short name of an object for a port: `<kind>_<PROTOCOL>_<port>_<lbname>`, so reordering

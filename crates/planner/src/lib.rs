@@ -20,10 +20,13 @@
 
 pub mod config;
 pub mod desired;
+pub mod owner;
 pub mod plan;
 
 pub use config::{ApiVersion, Capabilities, ClusterConfig, cluster_tag, service_tag};
-pub use desired::{EligibleNode, desired, eligible_nodes, lb_name};
+pub use desired::{EligibleNode, desired, eligible_nodes, floating_ip_description, lb_name};
+pub use owner::{Ownership, Tag, ownership_of};
 pub use plan::{
-    Change, Changes, ObjRef, Plan, PlanWarning, Step, WarningReason, adapt, plan, plan_delete,
+    Change, Changes, DeleteIntent, ObjKey, ObjRef, Plan, PlanError, PlanWarning, Step,
+    WarningReason, adapt, adapt_errors, floating_ip_is_ours, plan, plan_delete, settled,
 };

@@ -6,8 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kks_lb_octavia_model::Topology;
-use kks_lb_planner::plan::{FIP_KEY, LB_KEY, VIP_PORT_KEY, listener_key, monitor_key, pool_key};
-use kks_lb_planner::{Capabilities, Plan, Step, adapt, plan, plan_delete};
+use kks_lb_planner::{Capabilities, DeleteIntent, ObjKey, Plan, Step, adapt, plan, plan_delete};
 use kks_lb_testkit::model::{Cloud, converged};
 use kks_lb_testkit::strategies::{
     arb_capabilities, arb_desired, arb_observed, full_capabilities, observed_form,
@@ -15,24 +14,45 @@ use kks_lb_testkit::strategies::{
 use proptest::prelude::*;
 
 /// The keys of every object that exists in a topology.
-fn existing_keys(t: Option<&Topology>) -> BTreeSet<String> {
+fn existing_keys(t: Option<&Topology>) -> BTreeSet<ObjKey> {
     let mut keys = BTreeSet::new();
     let Some(t) = t else { return keys };
-    keys.insert(LB_KEY.to_owned());
-    keys.insert(VIP_PORT_KEY.to_owned());
+    keys.insert(ObjKey::Loadbalancer);
+    keys.insert(ObjKey::VipPort);
     if t.floatingip.is_some() {
-        keys.insert(FIP_KEY.to_owned());
+        keys.insert(ObjKey::Floatingip);
     }
     for l in &t.loadbalancer.listeners {
-        keys.insert(listener_key(l.key()));
+        keys.insert(ObjKey::Listener(l.key()));
         if let Some(p) = &l.default_pool {
-            keys.insert(pool_key(l.key()));
+            keys.insert(ObjKey::Pool(l.key()));
             if p.healthmonitor.is_some() {
-                keys.insert(monitor_key(l.key()));
+                keys.insert(ObjKey::Healthmonitor(l.key()));
             }
         }
     }
+    for p in &t.loadbalancer.detached_pools {
+        keys.extend(p.id.clone().map(ObjKey::DetachedPool));
+    }
     keys
+}
+
+/// `o` with a pool no listener names, as an interrupted listener create leaves one.
+fn with_detached_pool(o: Option<Topology>) -> Option<Topology> {
+    o.map(|mut o| {
+        let pool = o
+            .loadbalancer
+            .listeners
+            .iter()
+            .find_map(|l| l.default_pool.clone());
+        if let Some(mut p) = pool {
+            p.id = Some("pool-left-behind".into());
+            p.members.clear();
+            p.healthmonitor = None;
+            o.loadbalancer.detached_pools.push(p);
+        }
+        o
+    })
 }
 
 /// Walks the plan keeping the set of existing keys; fails on a reference to a missing object.
@@ -84,8 +104,9 @@ proptest! {
         caps in arb_capabilities(),
     ) {
         // A cloud holds only what it supports: an Octavia 2.0 has no tags to report.
-        let o = o.map(|o| adapt(&o, &caps).0);
+        let o = with_detached_pool(o.map(|o| adapt(&o, &caps).0));
         let p = plan(&d, o.as_ref(), &caps);
+        prop_assume!(p.errors.is_empty(), "the cloud cannot do this Service at all");
         let cloud = apply(o.as_ref(), &p);
         let (effective, _) = adapt(&d, &caps);
         prop_assert!(
@@ -123,10 +144,11 @@ proptest! {
         o in arb_observed(),
         caps in arb_capabilities(),
     ) {
+        let o = with_detached_pool(o);
         let p = plan(&d, o.as_ref(), &caps);
         check_references(&p, o.as_ref())?;
         if let Some(o) = &o {
-            check_references(&plan_delete(o), Some(o))?;
+            check_references(&plan_delete(o, DeleteIntent::default()), Some(o))?;
         }
     }
 
@@ -137,20 +159,22 @@ proptest! {
         for step in &p.steps {
             match step {
                 Step::DeleteListener { listener } => {
-                    let pool = listener.key.replacen("listener/", "pool/", 1);
+                    let k = listener.key.listener_key().unwrap();
+                    let pool = ObjKey::Pool(k);
                     let had_pool = o.as_ref().is_some_and(|o| existing_keys(Some(o)).contains(&pool));
                     prop_assert!(!had_pool || deleted.contains(&pool),
                         "listener {} deleted before its pool", listener.key);
                     deleted.insert(listener.key.clone());
                 }
                 Step::DeletePool { pool } => {
-                    let listener = pool.key.replacen("pool/", "listener/", 1);
-                    prop_assert!(!deleted.contains(&listener), "pool {} deleted after its listener", pool.key);
+                    if let Some(k) = pool.key.listener_key() {
+                        prop_assert!(!deleted.contains(&ObjKey::Listener(k)), "pool {} deleted after its listener", pool.key);
+                    }
                     deleted.insert(pool.key.clone());
                 }
                 Step::DeleteHealthmonitor { healthmonitor } => {
-                    let pool = healthmonitor.key.replacen("healthmonitor/", "pool/", 1);
-                    prop_assert!(!deleted.contains(&pool), "monitor deleted after its pool");
+                    let k = healthmonitor.key.listener_key().unwrap();
+                    prop_assert!(!deleted.contains(&ObjKey::Pool(k)), "monitor deleted after its pool");
                 }
                 _ => {}
             }
@@ -158,19 +182,53 @@ proptest! {
     }
 
     #[test]
+    fn a_plan_the_cloud_cannot_do_has_errors_and_no_steps(d in arb_desired(), o in arb_observed(), caps in arb_capabilities()) {
+        let p = plan(&d, o.as_ref(), &caps);
+        prop_assert!(p.errors.is_empty() || p.steps.is_empty());
+        let refused = d.loadbalancer.listeners.iter()
+            .filter(|l| l.protocol != kks_lb_octavia_model::Protocol::Sctp || caps.sctp())
+            .filter_map(|l| l.default_pool.as_ref())
+            .any(|pool| !caps.algorithm(pool.lb_algorithm));
+        prop_assert_eq!(refused, !p.errors.is_empty(), "errors: {:?}", p.errors);
+    }
+
+    #[test]
+    fn every_step_is_one_openstack_call(d in arb_desired(), o in arb_observed(), caps in arb_capabilities()) {
+        // Creates on a live load balancer never nest children: members and monitors are
+        // steps of their own.
+        let p = plan(&d, with_detached_pool(o).as_ref(), &caps);
+        for s in &p.steps {
+            match s {
+                Step::CreatePool { pool, .. } => prop_assert!(pool.members.is_empty() && pool.healthmonitor.is_none()),
+                Step::CreateListener { listener, .. } => prop_assert!(listener.default_pool.is_none()),
+                Step::CreateFloatingip { floatingip, .. } => prop_assert!(floatingip.tags.is_empty()),
+                _ => {}
+            }
+            let (method, path) = s.call();
+            prop_assert!(matches!(method, "POST" | "PUT" | "DELETE") && path.starts_with("/v2"));
+        }
+    }
+
+    #[test]
     fn a_missing_load_balancer_is_exactly_one_create_step(d in arb_desired(), caps in arb_capabilities()) {
         let p = plan(&d, None, &caps);
+        prop_assume!(p.errors.is_empty(), "the cloud cannot do this Service at all");
         let octavia: Vec<_> = p.steps.iter().filter(|s| s.locks_loadbalancer()).collect();
         prop_assert_eq!(octavia.len(), 1);
         prop_assert!(matches!(octavia[0], Step::CreateLoadbalancer { .. }), "not a create: {:?}", octavia[0].op());
+        // An external Service adds its floating IP: the address it names, or a new one and
+        // its tags (Neutron takes no tags in the POST).
         let fip_steps = p.steps.len() - 1;
-        prop_assert_eq!(fip_steps, usize::from(d.floatingip.is_some()));
+        let expected = d.floatingip.as_ref().map_or(0, |f| {
+            if f.floating_ip_address.is_some() { 1 } else { 1 + usize::from(!f.tags.is_empty()) }
+        });
+        prop_assert_eq!(fip_steps, expected);
     }
 
     #[test]
     fn member_changes_are_one_batch_replace_per_pool(d in arb_desired(), o in arb_observed()) {
         let p = plan(&d, o.as_ref(), &full_capabilities());
-        let mut per_pool: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut per_pool: BTreeMap<&ObjKey, usize> = BTreeMap::new();
         for step in &p.steps {
             if let Step::ReplaceMembers { pool, .. } = step {
                 *per_pool.entry(&pool.key).or_default() += 1;
@@ -203,7 +261,7 @@ proptest! {
             prop_assert!(!json.contains("\"protocol\":\"SCTP\""), "SCTP sent to {caps:?}");
         }
         if !caps.tags() {
-            prop_assert!(!json.contains("kks-lb-cluster:") || p.steps.iter().all(|s| matches!(s, Step::CreateFloatingip { .. } | Step::AssociateFloatingip { .. } | Step::DeleteFloatingip { .. } | Step::DisassociateFloatingip { .. }) || !serde_json::to_string(s).unwrap().contains("kks-lb-cluster:")),
+            prop_assert!(!json.contains("kks-lb-cluster:") || p.steps.iter().all(|s| matches!(s, Step::CreateFloatingip { .. } | Step::TagFloatingip { .. } | Step::AssociateFloatingip { .. } | Step::DeleteFloatingip { .. } | Step::DisassociateFloatingip { .. }) || !serde_json::to_string(s).unwrap().contains("kks-lb-cluster:")),
                 "tags sent to Octavia {caps:?}");
         }
     }

@@ -5,7 +5,8 @@
 use kks_lb_annotations::{IpFamily, LbSpec, MonitorSpec, PortProtocol, PortSpec, ProxyProtocol};
 use kks_lb_octavia_model::{LbAlgorithm, MonitorType, Protocol, SessionPersistenceType, Topology};
 use kks_lb_planner::{
-    ApiVersion, Capabilities, Plan, Step, WarningReason, desired, eligible_nodes, plan, plan_delete,
+    ApiVersion, Capabilities, DeleteIntent, ObjKey, Plan, Step, WarningReason, desired,
+    eligible_nodes, plan, plan_delete,
 };
 use kks_lb_testkit::fixtures::{NodeBuilder, cluster_config, lb_spec, nodes};
 use kks_lb_testkit::model::{Cloud, converged};
@@ -114,12 +115,31 @@ fn a_missing_internal_load_balancer_is_one_fully_populated_create() {
 fn an_external_load_balancer_gets_a_floating_ip_on_the_new_vip_port() {
     let d = desired(&lb_spec("ns", "svc"), &nodes(3), &cluster_config());
     let p = plan(&d, None, &caps());
-    assert_eq!(ops(&p), ["create_loadbalancer", "create_floatingip"]);
-    let Step::CreateFloatingip { port, .. } = &p.steps[1] else {
+    assert_eq!(
+        ops(&p),
+        ["create_loadbalancer", "create_floatingip", "tag_floatingip"]
+    );
+    let Step::CreateFloatingip { port, floatingip } = &p.steps[1] else {
         unreachable!()
     };
-    assert_eq!(port.key, "vip_port");
+    assert_eq!(port.key, ObjKey::VipPort);
     assert_eq!(port.id, None, "the VIP port comes from the create step");
+    assert!(
+        floatingip.tags.is_empty(),
+        "Neutron takes no tags in the POST"
+    );
+    assert!(
+        floatingip
+            .description
+            .starts_with("kks-lb-cluster:0d6f3c1e-6b1a-4c59-9a0b-6b0f1e2d3c4b"),
+        "the owner marker leads the description: {}",
+        floatingip.description
+    );
+    let Step::TagFloatingip { floatingip, tags } = &p.steps[2] else {
+        unreachable!()
+    };
+    assert_eq!(floatingip.key, ObjKey::Floatingip);
+    assert_eq!(tags, &d.floatingip.as_ref().unwrap().tags);
 }
 
 #[test]
@@ -152,11 +172,29 @@ fn enabling_x_forwarded_for_replaces_the_tcp_listener_by_an_http_one() {
     let p = change(&before, &after);
     assert_eq!(
         ops(&p),
-        ["delete_pool", "delete_listener", "create_listener"]
+        [
+            "delete_pool",
+            "delete_listener",
+            "create_pool",
+            "replace_members",
+            "create_healthmonitor",
+            "create_listener"
+        ]
     );
-    let Step::CreateListener { listener, .. } = &p.steps[2] else {
+    let Step::CreateListener {
+        listener,
+        default_pool,
+        ..
+    } = &p.steps[5]
+    else {
         unreachable!()
     };
+    assert!(listener.default_pool.is_none(), "the pool is not nested");
+    assert_eq!(
+        default_pool.as_ref().map(|r| (&r.key, &r.id)),
+        Some((&ObjKey::Pool(listener.key()), &None)),
+        "the listener names the pool created by an earlier step"
+    );
     assert_eq!(listener.protocol, Protocol::Http);
     assert_eq!(
         listener
@@ -165,13 +203,12 @@ fn enabling_x_forwarded_for_replaces_the_tcp_listener_by_an_http_one() {
             .map(String::as_str),
         Some("true")
     );
-    let hm = listener
-        .default_pool
-        .as_ref()
-        .unwrap()
-        .healthmonitor
-        .as_ref()
-        .unwrap();
+    let Step::CreateHealthmonitor {
+        healthmonitor: hm, ..
+    } = &p.steps[4]
+    else {
+        unreachable!()
+    };
     assert_eq!(
         (
             hm.kind,
@@ -188,12 +225,21 @@ fn enabling_proxy_protocol_recreates_only_the_pool() {
     let mut after = before.clone();
     after.proxy_protocol = ProxyProtocol::V2;
     let p = change(&before, &after);
-    assert_eq!(ops(&p), ["delete_pool", "create_pool"]);
-    let Step::CreatePool { pool, listener } = &p.steps[1] else {
+    assert_eq!(
+        ops(&p),
+        [
+            "delete_pool",
+            "create_pool",
+            "replace_members",
+            "create_healthmonitor"
+        ]
+    );
+    let Step::CreatePool { pool, parent, .. } = &p.steps[1] else {
         unreachable!()
     };
     assert_eq!(pool.protocol, Protocol::ProxyV2);
-    assert!(listener.id.is_some());
+    assert!(matches!(parent.key, ObjKey::Listener(_)));
+    assert!(parent.id.is_some());
 }
 
 #[test]
@@ -338,31 +384,33 @@ fn source_ranges_below_octavia_2_12_are_not_sent_and_warned_about() {
 }
 
 #[test]
-fn ovn_gets_a_supported_algorithm_and_no_timeouts() {
+fn ovn_gets_no_timeouts_and_refuses_an_algorithm_it_cannot_do() {
     let mut spec = lb_spec("ns", "svc");
     spec.timeouts.client_data = 1000;
-    let d = desired(&spec, &nodes(1), &cluster_config());
+    spec.lb_method = kks_lb_annotations::LbMethod::SourceIpPort;
     let ovn = Capabilities {
         api_version: ApiVersion::v2(30),
         provider: "ovn".into(),
     };
-    let p = plan(&d, None, &ovn);
+    let p = plan(&desired(&spec, &nodes(1), &cluster_config()), None, &ovn);
+    assert!(p.errors.is_empty());
     let Step::CreateLoadbalancer { loadbalancer } = &p.steps[0] else {
         unreachable!()
     };
-    let l = &loadbalancer.listeners[0];
-    assert_eq!(l.timeout_client_data, None);
-    assert_eq!(
-        l.default_pool.as_ref().unwrap().lb_algorithm,
-        LbAlgorithm::SourceIpPort
-    );
+    assert_eq!(loadbalancer.listeners[0].timeout_client_data, None);
     let reasons: Vec<_> = p.warnings.iter().map(|w| w.reason).collect();
+    assert_eq!(reasons, [WarningReason::FeatureUnsupported]);
+
+    // SPEC.md §4: ovn accepts SOURCE_IP_PORT and SOURCE_IP only; anything else is an error
+    // naming the key, the value and the provider, and nothing is planned.
+    spec.lb_method = kks_lb_annotations::LbMethod::LeastConnections;
+    let p = plan(&desired(&spec, &nodes(1), &cluster_config()), None, &ovn);
+    assert!(p.steps.is_empty());
+    assert_eq!(p.errors.len(), 1);
+    let e = p.errors[0].to_string();
     assert_eq!(
-        reasons,
-        [
-            WarningReason::FeatureUnsupported,
-            WarningReason::FeatureUnsupported
-        ]
+        e,
+        "loadbalancer.openstack.org/lb-method=LEAST_CONNECTIONS: provider ovn supports SOURCE_IP_PORT and SOURCE_IP only"
     );
 }
 
@@ -390,7 +438,7 @@ fn switching_to_external_creates_a_floating_ip_on_the_live_vip_port() {
     let after = lb_spec("ns", "svc");
     let observed = live(&before);
     let p = change(&before, &after);
-    assert_eq!(ops(&p), ["create_floatingip"]);
+    assert_eq!(ops(&p), ["create_floatingip", "tag_floatingip"]);
     let Step::CreateFloatingip { port, .. } = &p.steps[0] else {
         unreachable!()
     };
@@ -401,15 +449,17 @@ fn switching_to_external_creates_a_floating_ip_on_the_live_vip_port() {
 fn a_floating_ip_we_do_not_own_is_only_ever_detached() {
     let spec = lb_spec("ns", "svc");
     let mut observed = live(&spec);
-    observed.floatingip.as_mut().unwrap().tags.clear();
-    let p = plan_delete(&observed);
+    let fip = observed.floatingip.as_mut().unwrap();
+    fip.tags.clear();
+    fip.description = "reserved by the tenant".into();
+    let p = plan_delete(&observed, DeleteIntent::default());
     assert_eq!(ops(&p), ["disassociate_floatingip", "delete_loadbalancer"]);
 }
 
 #[test]
 fn deleting_releases_the_floating_ip_then_cascade_deletes() {
     let observed = live(&lb_spec("ns", "svc"));
-    let p = plan_delete(&observed);
+    let p = plan_delete(&observed, DeleteIntent::default());
     assert_eq!(ops(&p), ["delete_floatingip", "delete_loadbalancer"]);
     let Step::DeleteLoadbalancer {
         cascade,
@@ -479,7 +529,83 @@ fn a_manually_deleted_pool_is_recreated() {
         Some(&observed),
         &caps(),
     );
-    assert_eq!(ops(&p), ["create_pool"]);
+    assert_eq!(
+        ops(&p),
+        ["create_pool", "replace_members", "create_healthmonitor"]
+    );
+}
+
+#[test]
+fn a_pool_left_by_an_interrupted_listener_create_is_deleted_before_anything_is_created() {
+    let spec = lb_spec("ns", "svc");
+    let d = desired(&spec, &nodes(3), &cluster_config());
+    let mut observed = live(&spec);
+    let listener = observed.loadbalancer.listeners.remove(0);
+    let mut left = listener.default_pool.clone().unwrap();
+    left.id = Some("pool-left".into());
+    observed.loadbalancer.detached_pools.push(left);
+    let p = plan(&d, Some(&observed), &caps());
+    assert_eq!(
+        ops(&p),
+        [
+            "delete_pool",
+            "create_pool",
+            "replace_members",
+            "create_healthmonitor",
+            "create_listener"
+        ]
+    );
+    let Step::DeletePool { pool } = &p.steps[0] else {
+        unreachable!()
+    };
+    assert_eq!(pool.key, ObjKey::DetachedPool("pool-left".into()));
+    let mut cloud = Cloud::new(Some(&observed));
+    cloud.apply(&p).unwrap();
+    assert!(converged(&d, cloud.topology.as_ref()));
+    assert!(
+        cloud
+            .topology
+            .unwrap()
+            .loadbalancer
+            .detached_pools
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_floating_ip_marked_as_ours_but_untagged_gets_its_tags() {
+    let spec = lb_spec("ns", "svc");
+    let d = desired(&spec, &nodes(3), &cluster_config());
+    let mut observed = live(&spec);
+    observed.floatingip.as_mut().unwrap().tags.clear();
+    let p = plan(&d, Some(&observed), &caps());
+    assert_eq!(ops(&p), ["tag_floatingip"]);
+    // And the same address, marked, is released on delete although it has no tags.
+    let p = plan_delete(&observed, DeleteIntent::default());
+    assert_eq!(ops(&p), ["delete_floatingip", "delete_loadbalancer"]);
+    let p = plan_delete(
+        &observed,
+        DeleteIntent {
+            keep_floatingip: true,
+        },
+    );
+    assert_eq!(ops(&p), ["disassociate_floatingip", "delete_loadbalancer"]);
+}
+
+#[test]
+fn a_detached_floating_ip_of_ours_is_bound_again_not_replaced() {
+    let spec = lb_spec("ns", "svc");
+    let d = desired(&spec, &nodes(3), &cluster_config());
+    let mut observed = live(&spec);
+    let fip = observed.floatingip.as_mut().unwrap();
+    fip.port_id = None;
+    let id = fip.id.clone();
+    let p = plan(&d, Some(&observed), &caps());
+    assert_eq!(ops(&p), ["associate_floatingip"]);
+    let Step::AssociateFloatingip { floatingip, .. } = &p.steps[0] else {
+        unreachable!()
+    };
+    assert_eq!(floatingip.id, id, "bound by id, no address lookup");
 }
 
 #[test]

@@ -12,8 +12,7 @@ use kks_lb_octavia_model::{
     FloatingIp, HealthMonitor, Listener, ListenerKey, LoadBalancer, Member, Pool, Protocol,
     ProvisioningStatus, Topology,
 };
-use kks_lb_planner::plan::{FIP_KEY, LB_KEY, VIP_PORT_KEY, listener_key, monitor_key, pool_key};
-use kks_lb_planner::{Changes, ObjRef, Plan, Step};
+use kks_lb_planner::{Changes, ObjKey, ObjRef, Plan, Step};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -87,6 +86,8 @@ pub struct Cloud {
     pub released: Vec<FloatingIp>,
     /// Floating IPs that exist but are bound to nothing.
     pub detached: Vec<FloatingIp>,
+    /// Pools created on the load balancer for listeners not created yet, by listener.
+    pending: BTreeMap<ListenerKey, Pool>,
     next_id: u64,
 }
 
@@ -168,44 +169,67 @@ impl Cloud {
         hm.provisioning_status = Some(ProvisioningStatus::Active);
     }
 
-    /// The current id of the object with a symbolic key.
-    pub fn id_of(&self, key: &str) -> Option<String> {
+    /// The current id of the object with a key.
+    pub fn id_of(&self, key: &ObjKey) -> Option<String> {
         let t = self.topology.as_ref()?;
         let lb = &t.loadbalancer;
         match key {
-            LB_KEY => lb.id.clone(),
-            VIP_PORT_KEY => lb.vip_port_id.clone(),
-            FIP_KEY => t.floatingip.as_ref().and_then(|f| f.id.clone()),
-            _ => {
-                let l = lb.listeners.iter().find(|l| {
-                    let k = l.key();
-                    key == listener_key(k) || key == pool_key(k) || key == monitor_key(k)
-                })?;
-                let k = l.key();
-                if key == listener_key(k) {
-                    l.id.clone()
-                } else if key == pool_key(k) {
-                    l.default_pool.as_ref()?.id.clone()
-                } else {
-                    l.default_pool.as_ref()?.healthmonitor.as_ref()?.id.clone()
+            ObjKey::Loadbalancer => lb.id.clone(),
+            ObjKey::VipPort => lb.vip_port_id.clone(),
+            ObjKey::Floatingip => t.floatingip.as_ref().and_then(|f| f.id.clone()),
+            ObjKey::DetachedPool(id) => lb
+                .detached_pools
+                .iter()
+                .find(|p| p.id.as_ref() == Some(id))
+                .and_then(|p| p.id.clone()),
+            ObjKey::Listener(k) => lb.listeners.iter().find(|l| l.key() == *k)?.id.clone(),
+            ObjKey::Pool(_) | ObjKey::Healthmonitor(_) => {
+                let p = self.pool(key)?;
+                match key {
+                    ObjKey::Pool(_) => p.id.clone(),
+                    _ => p.healthmonitor.as_ref()?.id.clone(),
                 }
             }
+        }
+    }
+
+    /// The pool a pool or monitor key names: a listener's default pool, or one created on
+    /// the load balancer for a listener that does not exist yet.
+    fn pool(&self, key: &ObjKey) -> Option<&Pool> {
+        let k = key.listener_key()?;
+        let lb = &self.topology.as_ref()?.loadbalancer;
+        lb.listeners
+            .iter()
+            .find(|l| l.key() == k)
+            .and_then(|l| l.default_pool.as_ref())
+            .or_else(|| self.pending.get(&k))
+    }
+
+    fn pool_mut(&mut self, key: &ObjKey) -> Option<&mut Pool> {
+        if let ObjKey::DetachedPool(id) = key {
+            let lb = &mut self.topology.as_mut()?.loadbalancer;
+            return lb
+                .detached_pools
+                .iter_mut()
+                .find(|p| p.id.as_ref() == Some(id));
+        }
+        let k = key.listener_key()?;
+        let lb = &mut self.topology.as_mut()?.loadbalancer;
+        match lb.listeners.iter_mut().find(|l| l.key() == k) {
+            Some(l) => l.default_pool.as_mut(),
+            None => self.pending.get_mut(&k),
         }
     }
 
     fn resolve(&self, step: usize, op: &'static str, r: &ObjRef) -> Result<String, ModelError> {
         let actual = self
             .id_of(&r.key)
-            .ok_or_else(|| ModelError::MissingObject {
-                step,
-                op,
-                key: r.key.clone(),
-            })?;
+            .ok_or_else(|| missing(step, op, &r.key))?;
         match &r.id {
             Some(given) if *given != actual => Err(ModelError::StaleId {
                 step,
                 op,
-                key: r.key.clone(),
+                key: r.key.to_string(),
                 given: given.clone(),
                 actual,
             }),
@@ -213,23 +237,35 @@ impl Cloud {
         }
     }
 
-    fn listener_mut(&mut self, key: &str) -> Option<&mut Listener> {
+    fn listener_mut(&mut self, key: &ObjKey) -> Option<&mut Listener> {
+        let k = key.listener_key()?;
         let t = self.topology.as_mut()?;
-        t.loadbalancer.listeners.iter_mut().find(|l| {
-            let k = l.key();
-            key == listener_key(k) || key == pool_key(k) || key == monitor_key(k)
-        })
+        t.loadbalancer.listeners.iter_mut().find(|l| l.key() == k)
     }
 
-    /// Applies every step of `plan` in order.
+    /// Applies every step of `plan` in order. A pool created on the load balancer that no
+    /// listener names by the end is left in `detached_pools`, as the cloud would leave it.
     pub fn apply(&mut self, plan: &Plan) -> Result<(), ModelError> {
         for (i, step) in plan.steps.iter().enumerate() {
             self.apply_step(i, step)?;
         }
+        self.settle();
         Ok(())
     }
 
+    /// Moves pools created for listeners that were never created into `detached_pools`.
+    pub fn settle(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        if let Some(t) = self.topology.as_mut() {
+            t.loadbalancer.detached_pools.extend(pending.into_values());
+            t.loadbalancer
+                .detached_pools
+                .sort_by(|a, b| a.id.cmp(&b.id));
+        }
+    }
+
     /// Applies one step.
+    #[allow(clippy::too_many_lines)]
     pub fn apply_step(&mut self, i: usize, step: &Step) -> Result<(), ModelError> {
         let op = step.op();
         for r in step.references() {
@@ -250,11 +286,10 @@ impl Cloud {
                 self.topology = Some(t);
             }
             Step::UpdateLoadbalancer { changes, .. } => {
-                let t = self.topology.as_mut().ok_or(ModelError::MissingObject {
-                    step: i,
-                    op,
-                    key: LB_KEY.into(),
-                })?;
+                let t = self
+                    .topology
+                    .as_mut()
+                    .ok_or_else(|| missing(i, op, &ObjKey::Loadbalancer))?;
                 t.loadbalancer = apply_changes(i, &t.loadbalancer, changes)?;
             }
             Step::DeleteLoadbalancer { cascade, .. } => {
@@ -270,15 +305,29 @@ impl Cloud {
                     }
                 }
                 self.topology = None;
+                self.pending.clear();
             }
-            Step::CreateListener { listener, .. } => {
+            Step::CreateListener {
+                listener,
+                default_pool,
+                ..
+            } => {
                 let mut l = listener.clone();
-                self.assign_listener_ids(&mut l);
-                let t = self.topology.as_mut().ok_or(ModelError::MissingObject {
-                    step: i,
-                    op,
-                    key: LB_KEY.into(),
-                })?;
+                l.default_pool = match default_pool {
+                    Some(r) => Some(
+                        self.take_pool(&r.key)
+                            .ok_or_else(|| missing(i, op, &r.key))?,
+                    ),
+                    None => None,
+                };
+                if l.id.is_none() {
+                    l.id = Some(self.id("listener"));
+                }
+                l.provisioning_status = Some(ProvisioningStatus::Active);
+                let t = self
+                    .topology
+                    .as_mut()
+                    .ok_or_else(|| missing(i, op, &ObjKey::Loadbalancer))?;
                 let mut all = t.loadbalancer.listeners.clone();
                 all.push(l.clone());
                 check_ports(i, &all)?;
@@ -288,31 +337,45 @@ impl Cloud {
             Step::UpdateListener { listener, changes } => {
                 let l = self
                     .listener_mut(&listener.key)
-                    .ok_or(missing(i, op, &listener.key))?;
+                    .ok_or_else(|| missing(i, op, &listener.key))?;
                 let pool = l.default_pool.take();
                 let mut updated: Listener = apply_changes(i, l, changes)?;
                 updated.default_pool = pool;
                 *l = updated;
             }
             Step::DeleteListener { listener } => {
-                let t = self.topology.as_mut().ok_or(missing(i, op, LB_KEY))?;
-                t.loadbalancer
-                    .listeners
-                    .retain(|l| listener_key(l.key()) != listener.key);
+                let k = listener.key.listener_key();
+                let t = self
+                    .topology
+                    .as_mut()
+                    .ok_or_else(|| missing(i, op, &ObjKey::Loadbalancer))?;
+                t.loadbalancer.listeners.retain(|l| Some(l.key()) != k);
             }
-            Step::CreatePool { listener, pool } => {
+            Step::CreatePool { parent, key, pool } => {
                 let mut p = pool.clone();
                 self.assign_pool_ids(&mut p);
-                let l = self
-                    .listener_mut(&listener.key)
-                    .ok_or(missing(i, op, &listener.key))?;
-                l.default_pool = Some(p);
+                match &parent.key {
+                    ObjKey::Loadbalancer => {
+                        if self.pending.insert(*key, p).is_some() {
+                            return Err(ModelError::BadUpdate {
+                                step: i,
+                                field: "pool".into(),
+                                reason: format!("a pool for {key} is already pending"),
+                            });
+                        }
+                    }
+                    other => {
+                        let l = self
+                            .listener_mut(other)
+                            .ok_or_else(|| missing(i, op, other))?;
+                        l.default_pool = Some(p);
+                    }
+                }
             }
             Step::UpdatePool { pool, changes } => {
-                let l = self
-                    .listener_mut(&pool.key)
-                    .ok_or(missing(i, op, &pool.key))?;
-                let p = l.default_pool.as_mut().ok_or(missing(i, op, &pool.key))?;
+                let p = self
+                    .pool_mut(&pool.key)
+                    .ok_or_else(|| missing(i, op, &pool.key))?;
                 let members = std::mem::take(&mut p.members);
                 let hm = p.healthmonitor.take();
                 let mut updated: Pool = apply_changes(i, p, changes)?;
@@ -321,10 +384,18 @@ impl Cloud {
                 *p = updated;
             }
             Step::DeletePool { pool } => {
-                let l = self
-                    .listener_mut(&pool.key)
-                    .ok_or(missing(i, op, &pool.key))?;
-                l.default_pool = None;
+                if let ObjKey::DetachedPool(id) = &pool.key {
+                    let t = self
+                        .topology
+                        .as_mut()
+                        .ok_or_else(|| missing(i, op, &pool.key))?;
+                    t.loadbalancer
+                        .detached_pools
+                        .retain(|p| p.id.as_ref() != Some(id));
+                } else {
+                    self.take_pool(&pool.key)
+                        .ok_or_else(|| missing(i, op, &pool.key))?;
+                }
             }
             Step::ReplaceMembers { pool, members } => {
                 let mut ms = members.clone();
@@ -332,10 +403,9 @@ impl Cloud {
                     m.id = None;
                     self.assign_member_id(m);
                 }
-                let l = self
-                    .listener_mut(&pool.key)
-                    .ok_or(missing(i, op, &pool.key))?;
-                let p = l.default_pool.as_mut().ok_or(missing(i, op, &pool.key))?;
+                let p = self
+                    .pool_mut(&pool.key)
+                    .ok_or_else(|| missing(i, op, &pool.key))?;
                 p.members = ms;
                 p.members.sort_by_key(Member::key);
             }
@@ -345,10 +415,9 @@ impl Cloud {
             } => {
                 let mut hm = healthmonitor.clone();
                 self.assign_monitor_id(&mut hm);
-                let l = self
-                    .listener_mut(&pool.key)
-                    .ok_or(missing(i, op, &pool.key))?;
-                let p = l.default_pool.as_mut().ok_or(missing(i, op, &pool.key))?;
+                let p = self
+                    .pool_mut(&pool.key)
+                    .ok_or_else(|| missing(i, op, &pool.key))?;
                 p.healthmonitor = Some(hm);
             }
             Step::UpdateHealthmonitor {
@@ -356,15 +425,15 @@ impl Cloud {
                 changes,
             } => {
                 let key = &healthmonitor.key;
-                let l = self.listener_mut(key).ok_or(missing(i, op, key))?;
-                let p = l.default_pool.as_mut().ok_or(missing(i, op, key))?;
-                let hm = p.healthmonitor.as_mut().ok_or(missing(i, op, key))?;
+                let p = self.pool_mut(key).ok_or_else(|| missing(i, op, key))?;
+                let hm = p
+                    .healthmonitor
+                    .as_mut()
+                    .ok_or_else(|| missing(i, op, key))?;
                 *hm = apply_changes(i, hm, changes)?;
             }
             Step::DeleteHealthmonitor { healthmonitor } => {
-                let key = &healthmonitor.key;
-                let l = self.listener_mut(key).ok_or(missing(i, op, key))?;
-                if let Some(p) = l.default_pool.as_mut() {
+                if let Some(p) = self.pool_mut(&healthmonitor.key) {
                     p.healthmonitor = None;
                 }
             }
@@ -373,12 +442,25 @@ impl Cloud {
                 f.id = Some(self.id("fip"));
                 self.bind(i, op, f)?;
             }
+            Step::TagFloatingip { tags, .. } => {
+                let t = self
+                    .topology
+                    .as_mut()
+                    .ok_or_else(|| missing(i, op, &ObjKey::Floatingip))?;
+                let f = t
+                    .floatingip
+                    .as_mut()
+                    .ok_or_else(|| missing(i, op, &ObjKey::Floatingip))?;
+                f.tags.clone_from(tags);
+                f.tags.sort();
+            }
             Step::AssociateFloatingip { floatingip, .. } => {
                 let mut f = floatingip.clone();
-                // Reuse a detached address of the same value, as the executor looks it up.
+                // Reuse a detached address of the same value or id, as the executor finds it.
                 let found = self.detached.iter().position(|d| {
-                    d.floating_ip_address.is_some()
-                        && d.floating_ip_address == f.floating_ip_address
+                    (d.id.is_some() && d.id == f.id)
+                        || (d.floating_ip_address.is_some()
+                            && d.floating_ip_address == f.floating_ip_address)
                 });
                 f.id = match found {
                     Some(pos) => self.detached.remove(pos).id,
@@ -387,14 +469,20 @@ impl Cloud {
                 self.bind(i, op, f)?;
             }
             Step::DisassociateFloatingip { .. } => {
-                let t = self.topology.as_mut().ok_or(missing(i, op, FIP_KEY))?;
+                let t = self
+                    .topology
+                    .as_mut()
+                    .ok_or_else(|| missing(i, op, &ObjKey::Floatingip))?;
                 if let Some(mut f) = t.floatingip.take() {
                     f.port_id = None;
                     self.detached.push(f);
                 }
             }
             Step::DeleteFloatingip { .. } => {
-                let t = self.topology.as_mut().ok_or(missing(i, op, FIP_KEY))?;
+                let t = self
+                    .topology
+                    .as_mut()
+                    .ok_or_else(|| missing(i, op, &ObjKey::Floatingip))?;
                 if let Some(f) = t.floatingip.take() {
                     self.released.push(f);
                 }
@@ -403,19 +491,40 @@ impl Cloud {
         Ok(())
     }
 
+    /// Removes and returns the pool a key names (a listener's default pool, a pending one or
+    /// a detached one).
+    fn take_pool(&mut self, key: &ObjKey) -> Option<Pool> {
+        if let ObjKey::DetachedPool(id) = key {
+            let lb = &mut self.topology.as_mut()?.loadbalancer;
+            let pos = lb
+                .detached_pools
+                .iter()
+                .position(|p| p.id.as_ref() == Some(id))?;
+            return Some(lb.detached_pools.remove(pos));
+        }
+        let k = key.listener_key()?;
+        if let Some(p) = self.pending.remove(&k) {
+            return Some(p);
+        }
+        self.listener_mut(&ObjKey::Listener(k))?.default_pool.take()
+    }
+
     fn bind(&mut self, i: usize, op: &'static str, mut f: FloatingIp) -> Result<(), ModelError> {
-        let t = self.topology.as_mut().ok_or(missing(i, op, VIP_PORT_KEY))?;
+        let t = self
+            .topology
+            .as_mut()
+            .ok_or_else(|| missing(i, op, &ObjKey::VipPort))?;
         f.port_id = t.loadbalancer.vip_port_id.clone();
         t.floatingip = Some(f);
         Ok(())
     }
 }
 
-fn missing(step: usize, op: &'static str, key: &str) -> ModelError {
+fn missing(step: usize, op: &'static str, key: &ObjKey) -> ModelError {
     ModelError::MissingObject {
         step,
         op,
-        key: key.to_owned(),
+        key: key.to_string(),
     }
 }
 
@@ -472,9 +581,15 @@ pub fn converged(desired: &Topology, actual: Option<&Topology>) -> bool {
     comparable(desired) == comparable(actual)
         && match (&desired.floatingip, &actual.floatingip) {
             (None, None) => true,
-            (Some(d), Some(a)) => {
-                d.floating_ip_address.is_none() || d.floating_ip_address == a.floating_ip_address
-            }
+            (Some(d), Some(a)) => match &d.floating_ip_address {
+                Some(_) => d.floating_ip_address == a.floating_ip_address,
+                // One of ours carries the ownership tags (a marked one gets them repaired).
+                None => {
+                    let mut tags = a.tags.clone();
+                    tags.sort();
+                    !kks_lb_planner::floating_ip_is_ours(&actual.loadbalancer, a) || tags == d.tags
+                }
+            },
             _ => false,
         }
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use k8s_openapi::api::core::v1::Node;
 use kks_lb_annotations::{Defaults, parse_report};
 use kks_lb_octavia_model::{HealthMonitor, Listener, Pool, Topology};
-use kks_lb_planner::{ApiVersion, Capabilities, ClusterConfig, Plan, Step, desired, plan};
+use kks_lb_planner::{ApiVersion, Capabilities, ClusterConfig, Plan, Step, adapt, desired, plan};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -198,7 +198,16 @@ fn plan_file(args: &Args) -> Result<Outcome, String> {
         let Plan {
             steps,
             warnings: plan_warnings,
+            errors,
         } = plan(&d, observed.as_ref(), &caps);
+        if !errors.is_empty() {
+            for e in &errors {
+                invalid.push(format!("{ns}/{name}: error: {e}"));
+            }
+            continue;
+        }
+        // What will exist once the cloud's capabilities are applied.
+        let d = adapt(&d, &caps).0;
         let mut warnings: Vec<OutputWarning> = report
             .warnings
             .iter()
@@ -450,23 +459,25 @@ fn write_step(out: &mut dyn Write, n: usize, s: &Step) -> std::io::Result<()> {
                 }
             )
         }
-        Step::CreateListener { listener, .. } => {
-            let members = listener
-                .default_pool
-                .as_ref()
-                .map_or(0, |p| p.members.len());
-            format!(
-                "+ create listener {}/{} with its pool ({members} members)",
+        Step::CreateListener {
+            listener,
+            default_pool,
+            ..
+        } => match default_pool {
+            Some(p) => format!(
+                "+ create listener {}/{} with default pool {p}",
                 listener.protocol, listener.protocol_port
-            )
-        }
+            ),
+            None => format!(
+                "+ create listener {}/{}",
+                listener.protocol, listener.protocol_port
+            ),
+        },
         Step::UpdateListener { listener, .. } => format!("~ update {listener}"),
         Step::DeleteListener { listener } => format!("- delete {listener}"),
-        Step::CreatePool { listener, pool } => format!(
-            "+ create pool {} {} for {listener} ({} members)",
-            pool.protocol,
-            pool.lb_algorithm,
-            pool.members.len()
+        Step::CreatePool { parent, key, pool } => format!(
+            "+ create pool/{key} {} {} on {parent}",
+            pool.protocol, pool.lb_algorithm
         ),
         Step::UpdatePool { pool, .. } => format!("~ update {pool}"),
         Step::DeletePool { pool } => format!("- delete {pool} with its members and monitor"),
@@ -506,12 +517,17 @@ fn write_step(out: &mut dyn Write, n: usize, s: &Step) -> std::io::Result<()> {
                 .as_deref()
                 .unwrap_or("<address>")
         ),
+        Step::TagFloatingip { floatingip, tags } => {
+            format!("~ tag {floatingip}: {}", tags.join(", "))
+        }
         Step::DisassociateFloatingip { floatingip } => {
             format!("~ detach {floatingip} (address kept)")
         }
         Step::DeleteFloatingip { floatingip } => format!("- release {floatingip}"),
     };
+    let (method, path) = s.call();
     writeln!(out, "  {n:>2}. {line}")?;
+    writeln!(out, "        {method} {path}")?;
     let changes = match s {
         Step::UpdateLoadbalancer { changes, .. }
         | Step::UpdateListener { changes, .. }

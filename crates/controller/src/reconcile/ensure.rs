@@ -4,10 +4,14 @@
 use std::time::Instant as StdInstant;
 
 use k8s_openapi::api::core::v1::Service;
-use kks_lb_adapter::{Observation, Outcome, Ownership, observe};
+use kks_lb_adapter::{Observation, Outcome, Ownership, observe_with};
 use kks_lb_annotations::{AnnotationError, parse_report};
 use kks_lb_octavia_model::{ProvisioningStatus, Topology};
-use kks_lb_planner::{Plan, cluster_tag, desired, eligible_nodes, lb_name, plan, service_tag};
+use kks_lb_planner::{
+    Plan, adapt, cluster_tag, desired, eligible_nodes, lb_name, plan, service_tag, settled,
+};
+use kube::runtime::reflector::ObjectRef;
+use tokio::time::Instant;
 
 use super::{Context, Done, Error, Pass, Result, jittered};
 use crate::events::{Note, Reason};
@@ -59,21 +63,45 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
         adopt_untagged: settings.adopt_untagged,
         tags_supported: caps.tags(),
     };
-    let observation = observe(client, &owner)
-        .await
-        .map_err(|source| Error::Observe {
-            lb: name.clone(),
-            source,
-        })?;
-    let (mut observed, stale_id) = match observation {
-        Observation::Owned(t) => (Some(*t), None),
-        Observation::Missing { stale_id } => (None, stale_id),
-        Observation::Foreign {
-            id,
-            name: found,
-            reason,
-        } => {
-            return foreign(ctx, svc, &id, &found, &reason, &warnings, members).await;
+    let oref = ObjectRef::from_obj(svc);
+    // The last observation, while it is fresh and names the same load balancer; else one
+    // read of the cloud. It is dropped before the plan runs: only a plan that runs to its
+    // end (or the next read) fills it again.
+    let cached = ctx.cached(&oref).filter(|t| {
+        spec.load_balancer_id
+            .as_ref()
+            .is_none_or(|id| t.loadbalancer.id.as_ref() == Some(id))
+    });
+    let (mut observed, stale_id, read_at) = match cached {
+        Some(t) => {
+            let read_at = ctx.uncache(&oref).unwrap_or_else(Instant::now);
+            (Some(t), None, read_at)
+        }
+        None => {
+            ctx.uncache(&oref);
+            let fip_description = want
+                .floatingip
+                .as_ref()
+                .filter(|f| f.floating_ip_address.is_none())
+                .map(|f| f.description.as_str());
+            let read_at = Instant::now();
+            let observation = observe_with(client, &owner, fip_description)
+                .await
+                .map_err(|source| Error::Observe {
+                    lb: name.clone(),
+                    source,
+                })?;
+            match observation {
+                Observation::Owned(t) => (Some(*t), None, read_at),
+                Observation::Missing { stale_id } => (None, stale_id, read_at),
+                Observation::Foreign {
+                    id,
+                    name: found,
+                    reason,
+                } => {
+                    return foreign(ctx, svc, &id, &found, &reason, &warnings, members).await;
+                }
+            }
         }
     };
     if let Some(o) = observed.as_mut() {
@@ -85,6 +113,14 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
             .iter()
             .map(|w| Note::new(w.reason.into(), w.message.clone())),
     );
+    if !plan.errors.is_empty() {
+        let errors: Vec<AnnotationError> = plan
+            .errors
+            .iter()
+            .map(|e| AnnotationError::new(&e.key, &e.value, &e.rule))
+            .collect();
+        return invalid(ctx, svc, &errors, &warnings).await;
+    }
     let changes = !plan.is_empty();
     ctx.events.publish_warnings(svc, &warnings, changes).await;
     if let Some(o) = observed
@@ -114,14 +150,22 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
         lb: name.clone(),
         source,
     })?;
+    let (adapted, _) = adapt(&want, &caps);
+    ctx.cache(
+        oref.clone(),
+        settled(
+            &adapted,
+            &outcome.ids,
+            outcome.vip_address.as_deref(),
+            outcome.floating_ip.as_deref(),
+        ),
+        read_at,
+    );
     let id = outcome
         .loadbalancer_id
         .clone()
         .ok_or_else(|| Error::MissingId { lb: name.clone() })?;
-    ctx.set_lb_status(
-        &kube::runtime::reflector::ObjectRef::from_obj(svc),
-        Some("ACTIVE".to_owned()),
-    );
+    ctx.set_lb_status(&oref, Some("ACTIVE".to_owned()));
 
     // Annotations first, so the status write is the last change of this pass.
     let address = status::address(&spec, &outcome);

@@ -376,6 +376,17 @@ pub struct Context {
     metrics: Metrics,
     memo: Mutex<HashMap<ObjectRef<Service>, Memo>>,
     lb_status: Mutex<LbStatusCount>,
+    observed: Mutex<HashMap<ObjectRef<Service>, Observed>>,
+}
+
+/// The last observation of a Service's load balancer: read from the cloud, or settled from
+/// a plan that ran to its end. Trusted until `resync` has passed since the cloud was last
+/// read; dropped before any plan runs and on every failure, so only a completed plan or a
+/// fresh read fills it.
+#[derive(Debug, Clone)]
+struct Observed {
+    topology: kks_lb_octavia_model::Topology,
+    read_at: Instant,
 }
 
 impl std::fmt::Debug for Context {
@@ -425,7 +436,31 @@ impl Context {
             metrics,
             memo: Mutex::new(HashMap::new()),
             lb_status: Mutex::new(LbStatusCount::default()),
+            observed: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The cached observation of a Service's load balancer, while it is younger than the
+    /// drift-check interval.
+    fn cached(&self, oref: &ObjectRef<Service>) -> Option<kks_lb_octavia_model::Topology> {
+        let observed = lock(&self.observed);
+        let o = observed.get(oref)?;
+        (o.read_at.elapsed() < self.settings.resync).then(|| o.topology.clone())
+    }
+
+    /// Caches an observation; `read_at` is when the cloud was last read for it.
+    fn cache(
+        &self,
+        oref: ObjectRef<Service>,
+        topology: kks_lb_octavia_model::Topology,
+        read_at: Instant,
+    ) {
+        lock(&self.observed).insert(oref, Observed { topology, read_at });
+    }
+
+    /// Forgets the cached observation (before a plan runs, after any failure).
+    fn uncache(&self, oref: &ObjectRef<Service>) -> Option<Instant> {
+        lock(&self.observed).remove(oref).map(|o| o.read_at)
     }
 
     /// The nodes, once the node cache has its first complete list.
@@ -495,6 +530,7 @@ impl Context {
 
     fn forget(&self, oref: &ObjectRef<Service>) {
         lock(&self.memo).remove(oref);
+        self.uncache(oref);
         self.events.forget(oref);
         self.set_lb_status(oref, None);
     }
@@ -694,6 +730,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
                 "reconcile failed"
             );
             ctx.metrics.reconcile_error(err.reason());
+            ctx.uncache(&oref);
             ctx.report(&svc, phase, &err).await;
             // The events of our own writes (the condition above) must not bypass the backoff.
             ctx.remember(

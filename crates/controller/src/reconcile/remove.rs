@@ -4,11 +4,13 @@
 use std::time::Instant as StdInstant;
 
 use k8s_openapi::api::core::v1::Service;
-use kks_lb_adapter::{Observation, Ownership, observe};
+use kks_lb_adapter::{Observation, Ownership, observe_for_delete};
 use kks_lb_annotations::keys;
 use kks_lb_annotations::values::{Flag, Uuid};
 use kks_lb_octavia_model::Topology;
-use kks_lb_planner::{cluster_tag, lb_name, plan_delete, service_tag};
+use kks_lb_planner::{
+    DeleteIntent, cluster_tag, floating_ip_description, lb_name, plan_delete, service_tag,
+};
 use kube::ResourceExt;
 
 use super::{Context, Done, Error, Result};
@@ -49,22 +51,33 @@ fn keep_floating_ip(svc: &Service) -> bool {
     }
 }
 
+/// Whether the Service, as written, is internal. A value that does not parse counts as
+/// external: then an unbound floating IP of ours is still looked for, and released.
+fn internal(svc: &Service, default: bool) -> bool {
+    match annotation(svc, keys::INTERNAL).map(str::parse::<Flag>) {
+        None | Some(Err(_)) => default && annotation(svc, keys::INTERNAL).is_none(),
+        Some(Ok(Flag(internal))) => internal,
+    }
+}
+
 /// Deletes an observed load balancer of ours: releases (or, with `keep-floatingip`, only
 /// detaches) its floating IP, then one cascade delete. 404s count as gone.
 pub(super) async fn delete_observed(
     ctx: &Context,
     svc: &Service,
-    mut observed: Topology,
+    observed: Topology,
 ) -> Result<()> {
-    observed.keep_floatingip = keep_floating_ip(svc);
+    let intent = DeleteIntent {
+        keep_floatingip: keep_floating_ip(svc),
+    };
     let name = observed.loadbalancer.name.clone();
     let id = observed.loadbalancer.id.clone().unwrap_or_default();
     let fip = observed
         .floatingip
         .as_ref()
         .and_then(|f| f.floating_ip_address.clone());
-    let plan = plan_delete(&observed);
-    let message = match (&fip, observed.keep_floatingip) {
+    let plan = plan_delete(&observed, intent);
+    let message = match (&fip, intent.keep_floatingip) {
         (Some(a), true) => format!("deleting load balancer {id}; floating IP {a} is kept"),
         (Some(a), false) => format!("deleting load balancer {id}; floating IP {a} is released"),
         (None, _) => format!("deleting load balancer {id}"),
@@ -121,7 +134,21 @@ async fn remove(ctx: &Context, svc: &Service) -> Result<Removal> {
         lb: name.clone(),
         source,
     };
-    let mut found = observe(client, &owner).await.map_err(observe_err)?;
+    // Only the load balancer and its floating IP are read: the delete cascades. For an
+    // external Service with no address bound, an unbound one of ours is looked for too.
+    let fip_description = (!internal(svc, settings.defaults.internal_lb)).then(|| {
+        floating_ip_description(
+            &settings.cluster,
+            &namespace,
+            &svc.name_any(),
+            svc.metadata.uid.as_deref(),
+        )
+    });
+    let observe = |owner: Ownership| {
+        let fip_description = fip_description.clone();
+        async move { observe_for_delete(client, &owner, fip_description.as_deref()).await }
+    };
+    let mut found = observe(owner.clone()).await.map_err(observe_err)?;
     let mut not_ours = None;
     if let Observation::Foreign { id, reason, .. } = &found
         && owner.id.is_some()
@@ -131,7 +158,7 @@ async fn remove(ctx: &Context, svc: &Service) -> Result<Removal> {
             reason: reason.clone(),
         });
         owner.id = None;
-        found = observe(client, &owner).await.map_err(observe_err)?;
+        found = observe(owner.clone()).await.map_err(observe_err)?;
     }
     match found {
         Observation::Owned(t) => {

@@ -282,6 +282,18 @@ impl State {
                     .filter_map(|id| self.listeners.get(id))
                     .map(|l| self.topo_listener(l))
                     .collect(),
+                detached_pools: self
+                    .pools
+                    .values()
+                    .filter(|p| p.lb_id == lb.id)
+                    .filter(|p| {
+                        !self
+                            .listeners
+                            .values()
+                            .any(|l| l.default_pool_id.as_ref() == Some(&p.id))
+                    })
+                    .map(|p| self.topo_pool(p))
+                    .collect(),
                 provisioning_status: Some(lb.prov),
                 operating_status: Some(lb.oper),
             },

@@ -1,0 +1,282 @@
+//! Ownership: which cloud objects belong to which Service of which cluster, decided from what
+//! the cloud reports (tags, the owner marker in a description, the name) and the Service's
+//! identity. Every verdict is a pure function here, so the adapter only fetches and the
+//! controller only reports.
+//!
+//! Two marks carry ownership:
+//! - **Tags** ([`Tag`]): `kks-lb-cluster:<cluster-id>` and `kks-lb-service:<service-uid>`, set
+//!   by the load balancer `POST` itself.
+//! - **The owner marker** ([`marker`]): the same two tags written at the start of a floating
+//!   IP's `description`, because Neutron 29 refuses `tags` in a floating IP `POST`. A floating
+//!   IP is therefore owned from the call that creates it, and its tags are an ordinary
+//!   attribute the planner repairs.
+
+use std::fmt;
+
+/// Prefix of the cluster ownership tag.
+pub const CLUSTER_TAG_PREFIX: &str = "kks-lb-cluster:";
+/// Prefix of the Service ownership tag.
+pub const SERVICE_TAG_PREFIX: &str = "kks-lb-service:";
+
+/// An ownership tag, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tag {
+    /// `kks-lb-cluster:<cluster-id>`.
+    Cluster(String),
+    /// `kks-lb-service:<service-uid>`.
+    Service(String),
+}
+
+impl Tag {
+    /// Parses an ownership tag; `None` for any other tag.
+    pub fn parse(s: &str) -> Option<Tag> {
+        if let Some(id) = s.strip_prefix(CLUSTER_TAG_PREFIX) {
+            return (!id.is_empty()).then(|| Tag::Cluster(id.to_owned()));
+        }
+        s.strip_prefix(SERVICE_TAG_PREFIX)
+            .filter(|uid| !uid.is_empty())
+            .map(|uid| Tag::Service(uid.to_owned()))
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tag::Cluster(id) => write!(f, "{CLUSTER_TAG_PREFIX}{id}"),
+            Tag::Service(uid) => write!(f, "{SERVICE_TAG_PREFIX}{uid}"),
+        }
+    }
+}
+
+/// The ownership marks found on one object: from its tags and from the marker at the start
+/// of its description.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// Cluster ids named.
+    pub clusters: Vec<String>,
+    /// Service UIDs named.
+    pub services: Vec<String>,
+}
+
+impl Marks {
+    /// The marks of an object with `tags` and `description`.
+    pub fn of(tags: &[String], description: &str) -> Marks {
+        let mut marks = Marks::default();
+        let from_description = description
+            .split_whitespace()
+            .map_while(Tag::parse)
+            .collect::<Vec<_>>();
+        for tag in tags
+            .iter()
+            .filter_map(|t| Tag::parse(t))
+            .chain(from_description)
+        {
+            match tag {
+                Tag::Cluster(id) if !marks.clusters.contains(&id) => marks.clusters.push(id),
+                Tag::Service(uid) if !marks.services.contains(&uid) => marks.services.push(uid),
+                _ => {}
+            }
+        }
+        marks
+    }
+
+    /// Whether nothing marks the object as kks-lb's.
+    pub fn is_empty(&self) -> bool {
+        self.clusters.is_empty() && self.services.is_empty()
+    }
+}
+
+/// The owner marker written at the start of a floating IP's description: the ownership tags
+/// separated by spaces (`kks-lb-cluster:<id> kks-lb-service:<uid>`).
+pub fn marker(cluster_tag: &str, service_tag: Option<&str>) -> String {
+    match service_tag {
+        Some(s) => format!("{cluster_tag} {s}"),
+        None => cluster_tag.to_owned(),
+    }
+}
+
+/// How to recognise a Service's load balancer and decide whether kks-lb may touch it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownership {
+    /// The load balancer name (`kube_service_<cluster>_<namespace>_<service>`).
+    pub name: String,
+    /// The cluster tag every load balancer of this cluster carries.
+    pub cluster_tag: String,
+    /// The Service's tag, when the Service has a UID.
+    pub service_tag: Option<String>,
+    /// The `load-balancer-id` annotation, if set.
+    pub id: Option<String>,
+    /// Adopt an untagged load balancer of exactly this name (migration from OCCM).
+    pub adopt_untagged: bool,
+    /// Whether the cloud has tags (Octavia >= 2.5); without them ownership is by name.
+    pub tags_supported: bool,
+}
+
+impl Ownership {
+    /// The owner marker of this Service's floating IPs.
+    pub fn marker(&self) -> String {
+        marker(&self.cluster_tag, self.service_tag.as_deref())
+    }
+
+    fn cluster_id(&self) -> &str {
+        self.cluster_tag
+            .strip_prefix(CLUSTER_TAG_PREFIX)
+            .unwrap_or(&self.cluster_tag)
+    }
+
+    fn service_uid(&self) -> Option<&str> {
+        self.service_tag
+            .as_deref()
+            .map(|s| s.strip_prefix(SERVICE_TAG_PREFIX).unwrap_or(s))
+    }
+
+    /// Whether a floating IP is this Service's: marked (tags or description) for this cluster
+    /// and not for another Service.
+    pub fn owns_floating_ip(&self, tags: &[String], description: &str) -> bool {
+        let marks = Marks::of(tags, description);
+        marks.clusters.iter().any(|c| c == self.cluster_id())
+            && marks
+                .services
+                .iter()
+                .all(|s| self.service_uid().is_none_or(|own| own == s))
+    }
+}
+
+/// Whether a load balancer is ours under `owner`, or why not.
+///
+/// # Errors
+/// The reason it is not ours, in words for an Event.
+pub fn ownership_of(owner: &Ownership, name: &str, tags: &[String]) -> Result<(), String> {
+    if !owner.tags_supported {
+        return if name == owner.name {
+            Ok(())
+        } else {
+            Err(format!(
+                "its name {name:?} is not {:?} and the cloud has no tags",
+                owner.name
+            ))
+        };
+    }
+    if tags.contains(&owner.cluster_tag) {
+        let other_service = tags.iter().find(|t| {
+            t.starts_with(SERVICE_TAG_PREFIX) && owner.service_tag.as_ref().is_some_and(|s| s != *t)
+        });
+        return match other_service {
+            Some(t) => Err(format!("it belongs to another Service ({t})")),
+            None => Ok(()),
+        };
+    }
+    let other_cluster = tags.iter().any(|t| t.starts_with(CLUSTER_TAG_PREFIX));
+    if owner.adopt_untagged && name == owner.name && !other_cluster {
+        return Ok(());
+    }
+    if other_cluster {
+        return Err("it carries another cluster's tag".to_owned());
+    }
+    Err(format!(
+        "it lacks the cluster tag {}{}",
+        owner.cluster_tag,
+        if name == owner.name {
+            " (an untagged load balancer of this name: set --adopt-untagged to adopt it)"
+        } else {
+            ""
+        }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner() -> Ownership {
+        Ownership {
+            name: "kube_service_kks_ns_web".into(),
+            cluster_tag: "kks-lb-cluster:c1".into(),
+            service_tag: Some("kks-lb-service:u1".into()),
+            id: None,
+            adopt_untagged: false,
+            tags_supported: true,
+        }
+    }
+
+    #[test]
+    fn tags_parse_and_print_back() {
+        for s in ["kks-lb-cluster:c1", "kks-lb-service:u-2"] {
+            assert_eq!(Tag::parse(s).map(|t| t.to_string()).as_deref(), Some(s));
+        }
+        assert_eq!(Tag::parse("kks-lb-cluster:"), None);
+        assert_eq!(Tag::parse("kube_service_x"), None);
+    }
+
+    #[test]
+    fn a_load_balancer_with_our_cluster_tag_is_ours() {
+        let tags = vec![
+            "kks-lb-cluster:c1".to_owned(),
+            "kks-lb-service:u1".to_owned(),
+        ];
+        assert_eq!(ownership_of(&owner(), "anything", &tags), Ok(()));
+    }
+
+    #[test]
+    fn another_cluster_another_service_or_no_tags_are_foreign() {
+        let other_cluster = vec!["kks-lb-cluster:c2".to_owned()];
+        assert!(
+            ownership_of(&owner(), "kube_service_kks_ns_web", &other_cluster)
+                .unwrap_err()
+                .contains("another cluster")
+        );
+        let other_service = vec![
+            "kks-lb-cluster:c1".to_owned(),
+            "kks-lb-service:u2".to_owned(),
+        ];
+        assert!(
+            ownership_of(&owner(), "x", &other_service)
+                .unwrap_err()
+                .contains("another Service")
+        );
+        let untagged = ownership_of(&owner(), "kube_service_kks_ns_web", &[]).unwrap_err();
+        assert!(untagged.contains("--adopt-untagged"), "{untagged}");
+    }
+
+    #[test]
+    fn an_untagged_occm_load_balancer_is_adopted_only_when_asked_and_only_by_exact_name() {
+        let mut o = owner();
+        o.adopt_untagged = true;
+        assert_eq!(ownership_of(&o, "kube_service_kks_ns_web", &[]), Ok(()));
+        assert!(ownership_of(&o, "kube_service_kks_ns_other", &[]).is_err());
+        assert!(
+            ownership_of(
+                &o,
+                "kube_service_kks_ns_web",
+                &["kks-lb-cluster:c2".to_owned()]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn without_tags_ownership_is_by_exact_name() {
+        let mut o = owner();
+        o.tags_supported = false;
+        assert_eq!(ownership_of(&o, "kube_service_kks_ns_web", &[]), Ok(()));
+        assert!(ownership_of(&o, "someone_else", &[]).is_err());
+    }
+
+    #[test]
+    fn a_floating_ip_is_ours_by_its_tags_or_by_the_marker_in_its_description() {
+        let o = owner();
+        let described = format!("{} Floating IP for Kubernetes Service ns/web", o.marker());
+        assert!(o.owns_floating_ip(&[], &described), "marker only");
+        assert!(o.owns_floating_ip(
+            &["kks-lb-cluster:c1".into(), "kks-lb-service:u1".into()],
+            ""
+        ));
+        assert!(
+            !o.owns_floating_ip(&[], "Floating IP for kks-lb-cluster:c1"),
+            "marker must lead"
+        );
+        assert!(!o.owns_floating_ip(&[], "kks-lb-cluster:c2 kks-lb-service:u1"));
+        assert!(!o.owns_floating_ip(&[], "kks-lb-cluster:c1 kks-lb-service:u9"));
+        assert!(!o.owns_floating_ip(&[], ""));
+    }
+}
