@@ -16,7 +16,6 @@ use kks_lb_adapter::{
 };
 use kks_lb_annotations::{LbMethod, LbSpec, MonitorSpec, PortProtocol, PortSpec, ProxyProtocol};
 use kks_lb_octavia_model::{FloatingIp, LbAlgorithm, MonitorType, Protocol, Topology};
-use kks_lb_planner::plan::{FIP_KEY, VIP_PORT_KEY};
 use kks_lb_planner::{
     Capabilities, ClusterConfig, ObjRef, Plan, Step, adapt, cluster_tag, desired, lb_name, plan,
     plan_delete, service_tag,
@@ -139,11 +138,16 @@ impl Real {
 
     async fn delete(&self, spec: &LbSpec) {
         if let Observation::Owned(o) =
-            observe_for_delete(self.executor.client(), &self.ownership(spec))
+            observe_for_delete(self.executor.client(), &self.ownership(spec), None)
                 .await
                 .unwrap()
         {
-            let p = plan_delete(&o);
+            let p = plan_delete(
+                &o,
+                kks_lb_planner::DeleteIntent {
+                    keep_floatingip: spec.keep_floating_ip,
+                },
+            );
             self.executor
                 .execute(&o.loadbalancer.name, &p, Some(&o))
                 .await
@@ -351,15 +355,28 @@ async fn floating_ips_are_created_detached_rebound_and_released_on_a_neutron_por
         ..FloatingIp::default()
     };
     let vip = ObjRef {
-        key: VIP_PORT_KEY.into(),
+        key: kks_lb_planner::ObjKey::VipPort,
         id: Some(port_id.clone()),
     };
     let create = Plan {
-        steps: vec![Step::CreateFloatingip {
-            port: vip.clone(),
-            floatingip: fip,
-        }],
+        steps: vec![
+            Step::CreateFloatingip {
+                port: vip.clone(),
+                floatingip: FloatingIp {
+                    tags: vec![],
+                    ..fip.clone()
+                },
+            },
+            Step::TagFloatingip {
+                floatingip: ObjRef {
+                    key: kks_lb_planner::ObjKey::Floatingip,
+                    id: None,
+                },
+                tags: fip.tags.clone(),
+            },
+        ],
         warnings: vec![],
+        errors: vec![],
     };
     let out = r.executor.execute("fip-test", &create, None).await.unwrap();
     let address = out.floating_ip.clone().unwrap();
@@ -379,7 +396,7 @@ async fn floating_ips_are_created_detached_rebound_and_released_on_a_neutron_por
     let fip_id = f["id"].as_str().unwrap().to_owned();
 
     let fip_ref = ObjRef {
-        key: FIP_KEY.into(),
+        key: kks_lb_planner::ObjKey::Floatingip,
         id: Some(fip_id.clone()),
     };
     let detach = Plan {
@@ -387,6 +404,7 @@ async fn floating_ips_are_created_detached_rebound_and_released_on_a_neutron_por
             floatingip: fip_ref.clone(),
         }],
         warnings: vec![],
+        errors: vec![],
     };
     r.executor.execute("fip-test", &detach, None).await.unwrap();
     let got = client
@@ -410,6 +428,7 @@ async fn floating_ips_are_created_detached_rebound_and_released_on_a_neutron_por
             port: vip,
         }],
         warnings: vec![],
+        errors: vec![],
     };
     r.executor.execute("fip-test", &rebind, None).await.unwrap();
     let got = client
@@ -429,6 +448,7 @@ async fn floating_ips_are_created_detached_rebound_and_released_on_a_neutron_por
             floatingip: fip_ref,
         }],
         warnings: vec![],
+        errors: vec![],
     };
     r.executor
         .execute("fip-test", &release, None)

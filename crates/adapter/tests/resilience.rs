@@ -211,6 +211,7 @@ async fn run_prefix(h: &Harness, spec: &LbSpec, p: &Plan, k: usize) {
     let cut = Plan {
         steps: p.steps[..k].to_vec(),
         warnings: vec![],
+        errors: vec![],
     };
     h.executor
         .execute(

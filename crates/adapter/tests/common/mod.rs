@@ -125,7 +125,18 @@ impl Harness {
         nodes: &[Node],
     ) -> kks_lb_adapter::Result<(Plan, Outcome)> {
         let d = desired(spec, nodes, &self.cluster);
-        let o = match observe(self.executor.client(), &self.ownership(spec)).await? {
+        let fip = d
+            .floatingip
+            .as_ref()
+            .filter(|f| f.floating_ip_address.is_none())
+            .map(|f| f.description.clone());
+        let o = match kks_lb_adapter::observe_with(
+            self.executor.client(),
+            &self.ownership(spec),
+            fip.as_deref(),
+        )
+        .await?
+        {
             Observation::Owned(t) => Some(*t),
             Observation::Missing { .. } => None,
             Observation::Foreign { reason, .. } => panic!("foreign: {reason}"),
@@ -154,12 +165,16 @@ impl Harness {
     /// Deletes the Service's load balancer: observe, plan_delete, execute.
     pub async fn delete(&self, spec: &LbSpec) -> kks_lb_adapter::Result<()> {
         let found =
-            kks_lb_adapter::observe_for_delete(self.executor.client(), &self.ownership(spec))
+            kks_lb_adapter::observe_for_delete(self.executor.client(), &self.ownership(spec), None)
                 .await?;
         if let Observation::Owned(o) = found {
-            let mut o = *o;
-            o.keep_floatingip = spec.keep_floating_ip;
-            let p = plan_delete(&o);
+            let o = *o;
+            let p = plan_delete(
+                &o,
+                kks_lb_planner::DeleteIntent {
+                    keep_floatingip: spec.keep_floating_ip,
+                },
+            );
             self.executor
                 .execute(&o.loadbalancer.name, &p, Some(&o))
                 .await?;
