@@ -94,7 +94,7 @@ enum NewFault {
         #[serde(default)]
         method: Option<String>,
         #[serde(default)]
-        service: Option<Service>,
+        service: Option<String>,
         #[serde(default)]
         path: Option<String>,
         #[serde(default)]
@@ -115,13 +115,13 @@ enum NewFault {
         #[serde(default)]
         method: Option<String>,
         #[serde(default)]
-        service: Option<Service>,
+        service: Option<String>,
         #[serde(default)]
         path: Option<String>,
         #[serde(default)]
         mutating: bool,
         nth: u64,
-        kind: KindWire,
+        kind: String,
         #[serde(default)]
         reply: Option<ReplyWire>,
     },
@@ -130,7 +130,7 @@ enum NewFault {
         #[serde(default)]
         method: Option<String>,
         #[serde(default)]
-        service: Option<Service>,
+        service: Option<String>,
         #[serde(default)]
         path: Option<String>,
         #[serde(default)]
@@ -368,6 +368,25 @@ fn parse_method(m: Option<String>) -> Result<Option<Method>, ControlError> {
     .transpose()
 }
 
+fn parse_service(s: Option<String>) -> Result<Option<Service>, ControlError> {
+    s.map(|s| {
+        serde_json::from_value::<Service>(json!(s)).map_err(|_| {
+            bad_request(format!(
+                "service: {s:?} is not one of keystone, octavia, neutron"
+            ))
+        })
+    })
+    .transpose()
+}
+
+fn parse_kind(k: &str) -> Result<KindWire, ControlError> {
+    serde_json::from_value::<KindWire>(json!(k)).map_err(|_| {
+        bad_request(format!(
+            "kind: {k:?} is not one of before_commit, commit_then_fail, crash_after_commit"
+        ))
+    })
+}
+
 fn check_status(field: &str, status: u16) -> Result<u16, ControlError> {
     if (400..=599).contains(&status) {
         Ok(status)
@@ -475,7 +494,7 @@ async fn add_fault(AxState(sh): Sh, body: Bytes) -> Answer {
         } => {
             let rule = FaultRule {
                 method: parse_method(method)?,
-                service,
+                service: parse_service(service)?,
                 path,
                 error_rate: check_rate("error_rate", error_rate)?,
                 error_status: check_status("error_status", error_status)?,
@@ -497,11 +516,11 @@ async fn add_fault(AxState(sh): Sh, body: Bytes) -> Answer {
         } => {
             let matcher = CallMatcher {
                 method: parse_method(method)?,
-                service,
+                service: parse_service(service)?,
                 path,
                 mutating,
             };
-            let kind = match (kind, reply) {
+            let kind = match (parse_kind(&kind)?, reply) {
                 (KindWire::BeforeCommit, Some(r)) => FaultKind::BeforeCommit(check_reply(r)?),
                 (KindWire::CommitThenFail, Some(r)) => FaultKind::CommitThenFail(check_reply(r)?),
                 (KindWire::CrashAfterCommit, None) => FaultKind::CrashAfterCommit,
@@ -510,10 +529,9 @@ async fn add_fault(AxState(sh): Sh, body: Bytes) -> Answer {
                         "reply: not allowed with kind crash_after_commit (it never answers)",
                     ));
                 }
-                (k, None) => {
+                (_, None) => {
                     return Err(bad_request(format!(
-                        "reply: required with kind {}: {{\"status\": 503}} or \"drop\"",
-                        serde_json::to_string(&k).unwrap_or_default()
+                        "reply: required with kind {kind}: {{\"status\": 503}} or \"drop\""
                     )));
                 }
             };
@@ -527,7 +545,7 @@ async fn add_fault(AxState(sh): Sh, body: Bytes) -> Answer {
         } => {
             let matcher = CallMatcher {
                 method: parse_method(method)?,
-                service,
+                service: parse_service(service)?,
                 path,
                 mutating,
             };
@@ -648,11 +666,7 @@ async fn set_lb_faults(AxState(sh): Sh, body: Bytes) -> Answer {
 async fn calls(AxState(sh): Sh, RawQuery(q): RawQuery) -> Answer {
     let q = Query::parse(q.as_deref());
     for s in q.all("service") {
-        if serde_json::from_value::<Service>(json!(s)).is_err() {
-            return Err(bad_request(format!(
-                "service: {s:?} is not one of keystone, octavia, neutron"
-            )));
-        }
+        parse_service(Some(s.to_owned()))?;
     }
     for s in q.all("status") {
         if s.parse::<u16>().is_err() {
