@@ -703,3 +703,27 @@ async fn a_one_shot_fault_takes_precedence_over_rules_and_clear_removes_it() {
     assert_eq!(counter.seen(), 0, "a removed counter stops counting");
     assert_eq!(fault.seen(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_removed_before_its_turn_never_fires() {
+    let (cloud, c, subnet) = setup().await;
+    let fault = cloud.arm_fault(OneShotFault::crash_after_commit(CallMatcher::mutating(), 1));
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            simple_lb_body("lb", &subnet),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    cloud.remove_fault(fault.id());
+    assert_eq!(fault.fired().await, None);
+    assert_eq!(fault.seen(), 1);
+    let again = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            simple_lb_body("lb2", &subnet),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "index 1 is not held");
+    assert_eq!(fault.seen(), 1, "a removed fault stops counting");
+}

@@ -1,5 +1,7 @@
 //! Fault injection: per-endpoint error rates, latency, dropped connections and error bursts,
-//! plus load-balancer level faults (stuck PENDING, ERROR after create/update).
+//! plus load-balancer level faults (stuck PENDING, ERROR after create/update). One-shot faults
+//! on the k-th matching call (before or after the commit) and call counters live in
+//! [`super::oneshot`] and are stored here with the rules, sharing their ids.
 //!
 //! Decisions draw from a random generator seeded by [`super::EmulatorConfig::seed`], only
 //! for rules with a non-zero rate, so the same sequence of calls meets the same faults.

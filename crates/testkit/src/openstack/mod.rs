@@ -18,6 +18,9 @@
 //!   v2.30 like the real one), resources under `{url}/load-balancer/v2/lbaas/...` and the
 //!   `/v2.0` alias.
 //! - Neutron: `GET {url}/network/` and `{url}/network/v2.0/{networks,subnets,ports,floatingips}`.
+//! - Control API: `{url}/_emulator/...`, JSON, outside authentication, faults and accounting:
+//!   fault rules, one-shot faults and counters, accounting, the leak report and provisioning
+//!   delays for tools outside the Rust process (`docs/emulator.md`).
 //!
 //! Time is tokio time: with `tokio::time::pause` a test advances the clock to move load
 //! balancers out of `PENDING_*` and to expire tokens, deterministically. Ids, MACs and fault

@@ -289,6 +289,9 @@ impl ArmedFault {
     /// resolves once the emulator state has changed and before any answer is sent. `None`
     /// when the emulator stopped or the fault was removed before it acted.
     pub async fn fired(&self) -> Option<Fired> {
+        if let Some(f) = self.fired_call() {
+            return Some(f);
+        }
         let mut rx = self.progress.clone();
         rx.wait_for(|p| p.fired.is_some())
             .await
