@@ -221,6 +221,67 @@ async fn floating_ips_filter_by_port_address_network_and_tags() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn floating_ips_keep_their_description_and_filter_on_it_with_tags() {
+    let (cloud, c) = setup("10.0.0.0/24").await;
+    let ext = cloud.fixture().external_network_id.clone();
+    let mut ids = Vec::new();
+    for desc in ["kks-lb svc a/b", "kks-lb svc c/d", ""] {
+        let r = c
+            .post(
+                &Client::neutron("/floatingips"),
+                json!({"floatingip": {"floating_network_id": ext, "description": desc}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.raw);
+        assert_eq!(r.body["floatingip"]["description"], desc);
+        ids.push(r.body["floatingip"]["id"].as_str().unwrap().to_owned());
+    }
+    let got = c
+        .get(&Client::neutron(&format!("/floatingips/{}", ids[0])))
+        .await;
+    assert_eq!(got.body["floatingip"]["description"], "kks-lb svc a/b");
+    c.put(
+        &Client::neutron(&format!("/floatingips/{}/tags", ids[1])),
+        json!({"tags": ["kks-lb-cluster:c1"]}),
+    )
+    .await;
+    let listed = |query: &str| {
+        let c = &c;
+        let path = Client::neutron(&format!("/floatingips?{query}"));
+        async move {
+            c.get(&path).await.body["floatingips"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed("description=kks-lb%20svc%20a%2Fb").await,
+        vec![ids[0].clone()],
+        "exact match on the decoded description"
+    );
+    assert_eq!(listed("description=kks-lb+svc").await, Vec::<String>::new());
+    assert_eq!(
+        listed("description=kks-lb%20svc%20a%2Fb&description=kks-lb%20svc%20c%2Fd")
+            .await
+            .len(),
+        2,
+        "repeated keys are alternatives"
+    );
+    assert_eq!(
+        listed("description=kks-lb%20svc%20c%2Fd&tags=kks-lb-cluster:c1").await,
+        vec![ids[1].clone()]
+    );
+    assert_eq!(
+        listed("description=kks-lb%20svc%20a%2Fb&tags-any=kks-lb-cluster:c1").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(listed("description=").await, vec![ids[2].clone()]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_specific_floating_address_in_use_and_a_port_already_bound_are_409s() {
     let (cloud, c) = setup("10.0.0.0/24").await;
     let (_, port, vip) = lb(&c, &cloud, "lb").await;

@@ -995,3 +995,72 @@ async fn a_batch_entry_for_an_existing_member_keeps_its_id_name_and_tags_and_res
     let members = c.get(&members_path).await;
     assert_eq!(members.body["members"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn pools_listed_by_load_balancer_include_pools_no_listener_uses() {
+    let (cloud, c, subnet) = setup().await;
+    let mut lbs = Vec::new();
+    for name in ["a", "b"] {
+        let r = c
+            .post(
+                &Client::lbaas("/loadbalancers"),
+                simple_lb_body(name, &subnet),
+            )
+            .await;
+        lbs.push(r.body["loadbalancer"]["id"].as_str().unwrap().to_owned());
+    }
+    advance(10_000).await;
+    // A pool on the LB only, one on a listener, and one on the other LB.
+    let mut pools = Vec::new();
+    for (lb, name) in [(&lbs[0], "detached"), (&lbs[1], "other")] {
+        let p = c
+            .post(
+                &Client::lbaas("/pools"),
+                json!({"pool": {"loadbalancer_id": lb, "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN", "name": name}}),
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+        assert_eq!(p.body["pool"]["listeners"], json!([]));
+        pools.push(p.body["pool"]["id"].as_str().unwrap().to_owned());
+        advance(2_000).await;
+    }
+    let l = c
+        .post(
+            &Client::lbaas("/listeners"),
+            json!({"listener": {"loadbalancer_id": lbs[0], "protocol": "TCP", "protocol_port": 80}}),
+        )
+        .await;
+    let lid = l.body["listener"]["id"].as_str().unwrap().to_owned();
+    advance(2_000).await;
+    let used = c
+        .post(
+            &Client::lbaas("/pools"),
+            json!({"pool": {"listener_id": lid, "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN", "name": "used"}}),
+        )
+        .await;
+    assert_eq!(used.status, StatusCode::CREATED, "{}", used.raw);
+    let listed = c
+        .get(&Client::lbaas(&format!(
+            "/pools?loadbalancer_id={}",
+            lbs[0]
+        )))
+        .await;
+    let names: Vec<&str> = listed.body["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["detached", "used"]);
+    assert_eq!(
+        listed.body["pools"][0]["loadbalancers"],
+        json!([{"id": lbs[0]}])
+    );
+    let detached: Vec<String> = cloud
+        .snapshot()
+        .detached_pools
+        .iter()
+        .map(|p| p.pool.name.clone())
+        .collect();
+    assert_eq!(detached, vec!["detached", "other"]);
+}

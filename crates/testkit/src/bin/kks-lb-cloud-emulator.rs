@@ -3,7 +3,8 @@
 //!
 //! Prints the base URL on the first line (`url=http://127.0.0.1:<port>`), then the auth URL,
 //! the service endpoints and the fixture (project, credentials, network and subnet ids) as
-//! `key=value` lines.
+//! `key=value` lines, the last one `control_url=` (the emulator's control API,
+//! `docs/emulator.md`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -97,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
     println!("cluster_subnet_id={}", fx.cluster_subnet_id);
     println!("external_network_id={}", fx.external_network_id);
     println!("external_subnet_id={}", fx.external_subnet_id);
+    println!("control_url={}/_emulator", cloud.url());
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

@@ -15,7 +15,7 @@ pub const SERVICE_TAG_PREFIX: &str = "kks-lb-service:";
 
 /// One call as counted: service, method, service-relative path template (e.g.
 /// `/v2/lbaas/loadbalancers/{id}`) and the answered status (0 = connection dropped).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Call {
     /// The service.
     pub service: Service,
@@ -129,7 +129,7 @@ impl Snapshot {
 }
 
 /// A resource the leak report flags.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LeakedResource {
     /// Id.
     pub id: String,
@@ -140,7 +140,7 @@ pub struct LeakedResource {
 }
 
 /// Load balancers and floating IPs that carry a cluster tag but no live Service tag.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct LeakReport {
     /// Leaked load balancers.
     pub loadbalancers: Vec<LeakedResource>,

@@ -1,5 +1,7 @@
 //! Fault injection: per-endpoint error rates, latency, dropped connections and error bursts,
-//! plus load-balancer level faults (stuck PENDING, ERROR after create/update).
+//! plus load-balancer level faults (stuck PENDING, ERROR after create/update). One-shot faults
+//! on the k-th matching call (before or after the commit) and call counters live in
+//! [`super::oneshot`] and are stored here with the rules, sharing their ids.
 //!
 //! Decisions draw from a random generator seeded by [`super::EmulatorConfig::seed`], only
 //! for rules with a non-zero rate, so the same sequence of calls meets the same faults.
@@ -9,9 +11,15 @@ use std::time::Duration;
 use axum::http::Method;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tokio::sync::watch;
 
-/// The emulated service a request is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+use super::oneshot::{self, Arm, CallMatcher, FaultKind, Progress, Shot};
+
+/// The emulated service a request is for (`"keystone"`, `"octavia"`, `"neutron"` in JSON).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Service {
     /// Keystone (`/`, `/v3/...`).
     Keystone,
@@ -134,6 +142,17 @@ impl FaultRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FaultId(u64);
 
+impl FaultId {
+    /// The number (the control API's `id`).
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    pub(crate) const fn from_raw(id: u64) -> Self {
+        FaultId(id)
+    }
+}
+
 /// What the gate does with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -149,6 +168,8 @@ pub(crate) enum Verdict {
 #[derive(Debug)]
 pub(crate) struct Faults {
     rules: Vec<(FaultId, FaultRule)>,
+    /// One-shot faults and counters, in arming order.
+    arms: Vec<Arm>,
     next_id: u64,
     rng: StdRng,
     /// No pending LB operation completes while set.
@@ -165,6 +186,7 @@ impl Faults {
     pub(crate) fn new(seed: u64) -> Self {
         Faults {
             rules: Vec::new(),
+            arms: Vec::new(),
             next_id: 0,
             // A stream separate from the id generator, so faults do not shift ids.
             rng: StdRng::seed_from_u64(seed ^ 0x6b6b_732d_6c62_6661),
@@ -175,19 +197,66 @@ impl Faults {
         }
     }
 
-    pub(crate) fn add(&mut self, rule: FaultRule) -> FaultId {
+    fn next_id(&mut self) -> FaultId {
         self.next_id += 1;
-        let id = FaultId(self.next_id);
+        FaultId(self.next_id)
+    }
+
+    pub(crate) fn add(&mut self, rule: FaultRule) -> FaultId {
+        let id = self.next_id();
         self.rules.push((id, rule));
         id
     }
 
-    pub(crate) fn remove(&mut self, id: FaultId) {
+    /// Arms a one-shot fault (`fault` set) or a counter.
+    pub(crate) fn arm(
+        &mut self,
+        matcher: CallMatcher,
+        fault: Option<(u64, FaultKind)>,
+    ) -> (FaultId, watch::Receiver<Progress>) {
+        let id = self.next_id();
+        let progress = watch::Sender::new(Progress::default());
+        let rx = progress.subscribe();
+        self.arms.push(Arm {
+            id,
+            matcher,
+            fault,
+            progress,
+        });
+        (id, rx)
+    }
+
+    /// Removes a rule, one-shot fault or counter (a connection a crash fault holds is closed).
+    pub(crate) fn remove(&mut self, id: FaultId) -> bool {
+        let before = self.rules.len() + self.arms.len();
         self.rules.retain(|(i, _)| *i != id);
+        self.arms.retain(|a| a.id != id);
+        self.rules.len() + self.arms.len() != before
+    }
+
+    /// The rules, in insertion order.
+    pub(crate) fn rules(&self) -> &[(FaultId, FaultRule)] {
+        &self.rules
+    }
+
+    /// The one-shot faults and counters, in arming order.
+    pub(crate) fn arms(&self) -> &[Arm] {
+        &self.arms
+    }
+
+    /// Counts a call in every one-shot fault and counter; the fault acting on it, if any.
+    pub(crate) fn observe(
+        &mut self,
+        method: &Method,
+        service: Service,
+        path: &str,
+    ) -> Option<Shot> {
+        oneshot::observe(&mut self.arms, method, service, path)
     }
 
     pub(crate) fn clear(&mut self) {
         self.rules.clear();
+        self.arms.clear();
         self.stuck_all = false;
         self.stuck.clear();
         self.fail_creates = 0;

@@ -18,6 +18,9 @@
 //!   v2.30 like the real one), resources under `{url}/load-balancer/v2/lbaas/...` and the
 //!   `/v2.0` alias.
 //! - Neutron: `GET {url}/network/` and `{url}/network/v2.0/{networks,subnets,ports,floatingips}`.
+//! - Control API: `{url}/_emulator/...`, JSON, outside authentication, faults and accounting:
+//!   fault rules, one-shot faults and counters, accounting, the leak report and provisioning
+//!   delays for tools outside the Rust process (`docs/emulator.md`).
 //!
 //! Time is tokio time: with `tokio::time::pause` a test advances the clock to move load
 //! balancers out of `PENDING_*` and to expire tokens, deterministically. Ids, MACs and fault
@@ -26,12 +29,14 @@
 mod accounting;
 mod clock;
 mod config;
+mod control;
 mod error;
 mod faults;
 mod keystone;
 mod net;
 mod neutron;
 mod octavia;
+mod oneshot;
 mod query;
 mod server;
 mod state;
@@ -55,6 +60,7 @@ pub use config::{
 };
 pub use error::EmulatorError;
 pub use faults::{FaultId, FaultRule, Service};
+pub use oneshot::{ArmedFault, CallCounter, CallMatcher, FaultKind, Fired, OneShotFault, Reply};
 
 use state::{Shared, State, Urls};
 
@@ -147,12 +153,46 @@ impl OpenStackEmulator {
         self.with(|st| st.faults.add(rule))
     }
 
-    /// Removes a rule.
+    /// Removes a rule, one-shot fault or counter. Removing a crash-after-commit fault closes
+    /// the connection it holds.
     pub fn remove_fault(&self, id: FaultId) {
         self.with(|st| st.faults.remove(id));
     }
 
-    /// Removes every rule and every load-balancer fault (stuck, fail-next).
+    /// Arms a one-shot fault: the `nth` call matching `fault.matcher` from now (counted from
+    /// 0) fails before commit, commits then fails, or commits and is never answered (see
+    /// [`FaultKind`]). The handle tells how many matching calls it has seen and resolves when
+    /// it acts. A one-shot fault acting on a call takes precedence over [`FaultRule`]s.
+    ///
+    /// ```no_run
+    /// # async fn demo(cloud: &kks_lb_testkit::openstack::OpenStackEmulator) {
+    /// use kks_lb_testkit::openstack::{CallMatcher, OneShotFault, Reply, Service};
+    /// // The third Octavia write from now is applied, then answered 504.
+    /// let fault = cloud.arm_fault(OneShotFault::commit_then_fail(
+    ///     CallMatcher::mutating().on(Service::Octavia),
+    ///     2,
+    ///     Reply::Status(504),
+    /// ));
+    /// // ... run the client ...
+    /// let call = fault.fired().await;
+    /// # }
+    /// ```
+    pub fn arm_fault(&self, fault: OneShotFault) -> ArmedFault {
+        let (id, progress) =
+            self.with(|st| st.faults.arm(fault.matcher, Some((fault.nth, fault.kind))));
+        ArmedFault { id, progress }
+    }
+
+    /// Counts the calls matching `matcher` from now on, without acting on them: run an
+    /// operation fault-free, read [`CallCounter::seen`] = N, then arm one-shot faults at
+    /// `0..N`.
+    pub fn count_calls(&self, matcher: CallMatcher) -> CallCounter {
+        let (id, progress) = self.with(|st| st.faults.arm(matcher, None));
+        CallCounter { id, progress }
+    }
+
+    /// Removes every rule, one-shot fault and counter, and every load-balancer fault (stuck,
+    /// fail-next). Connections held by crash-after-commit faults are closed.
     pub fn clear_faults(&self) {
         self.with(|st| st.faults.clear());
     }

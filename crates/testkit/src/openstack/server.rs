@@ -28,8 +28,9 @@ use tower::ServiceExt;
 use super::config::AuthMode;
 use super::error::{ApiError, ApiResult};
 use super::faults::{Service, Verdict};
+use super::oneshot::{FaultKind, Fired, Reply};
 use super::state::{Shared, State, Urls};
-use super::{keystone, neutron, octavia};
+use super::{control, keystone, neutron, octavia};
 
 /// Who is calling, as the services see it after authentication.
 #[derive(Debug, Clone)]
@@ -98,6 +99,8 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
         .merge(neutron::routes())
         .fallback(not_found)
         .layer(from_fn_with_state(shared.clone(), gate))
+        // The control API is outside the gate: no faults, no authentication, not counted.
+        .merge(control::routes())
         .with_state(shared)
 }
 
@@ -185,6 +188,11 @@ fn authenticate(
 }
 
 /// Every request: settle, decide faults, authenticate, run, count.
+///
+/// A one-shot fault acting on the request decides alone: before commit it answers instead of
+/// the handler; after commit the handler runs (its state change is done once it returns, all
+/// handlers mutate the state synchronously under the lock), the fault reports the real answer
+/// and then replaces it, drops the connection, or holds it.
 async fn gate(AxState(sh): AxState<Arc<Shared>>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req
@@ -192,31 +200,51 @@ async fn gate(AxState(sh): AxState<Arc<Shared>>, mut req: Request, next: Next) -
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| req.uri().path().to_owned());
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| req.uri().path().to_owned());
     let (service, template) = classify(&path);
-    let (verdict, latency, request_id) = {
+    let (verdict, latency, request_id, shot) = {
         let mut st = sh.lock();
         st.settle();
         let (verdict, latency) = st.faults.decide(&method, service, &template);
-        (verdict, latency, st.request_id())
+        let shot = st.faults.observe(&method, service, &template);
+        (verdict, latency, st.request_id(), shot)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let fired = |status: Option<u16>, body: String, index: u64| Fired {
+        index,
+        service,
+        method: method.as_str().to_owned(),
+        path: template.clone(),
+        uri: uri.clone(),
+        status,
+        body,
+    };
+    let verdict = match &shot {
+        Some(s) => {
+            if let FaultKind::BeforeCommit(reply) = s.kind {
+                s.report(&fired(None, String::new(), s.index));
+                match reply {
+                    Reply::Status(code) => Verdict::Fail(code),
+                    Reply::Drop => Verdict::Drop,
+                }
+            } else {
+                Verdict::Pass
+            }
+        }
+        None => verdict,
+    };
     let mut resp = match verdict {
         Verdict::Drop => {
             record(&sh, service, &method, &template, 0);
-            let mut resp = Response::new(Body::empty());
-            resp.extensions_mut().insert(DropConnection);
-            return resp;
+            return dropped();
         }
-        Verdict::Fail(status) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            error_body(
-                service,
-                status,
-                &format!("Injected fault (HTTP {})", status.as_u16()),
-            )
-        }
+        Verdict::Fail(status) => injected(service, status),
         Verdict::Pass => {
             let auth = {
                 let mut st = sh.lock();
@@ -232,6 +260,31 @@ async fn gate(AxState(sh): AxState<Arc<Shared>>, mut req: Request, next: Next) -
             }
         }
     };
+    if let Some(shot) = shot.filter(|s| s.kind.commits()) {
+        // The handler has returned: the request took effect. Report, then fail.
+        let status = resp.status().as_u16();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        match shot.kind {
+            FaultKind::CommitThenFail(Reply::Status(code)) => {
+                shot.report(&fired(Some(status), body, shot.index));
+                resp = injected(service, code);
+            }
+            FaultKind::CommitThenFail(Reply::Drop) | FaultKind::BeforeCommit(_) => {
+                record(&sh, service, &method, &template, 0);
+                shot.report(&fired(Some(status), body, shot.index));
+                return dropped();
+            }
+            FaultKind::CrashAfterCommit => {
+                record(&sh, service, &method, &template, 0);
+                shot.report(&fired(Some(status), body, shot.index));
+                shot.held().await;
+                return dropped();
+            }
+        }
+    }
     if service != Service::Keystone
         && let Ok(v) = HeaderValue::from_str(&request_id)
     {
@@ -239,6 +292,23 @@ async fn gate(AxState(sh): AxState<Arc<Shared>>, mut req: Request, next: Next) -
     }
     record(&sh, service, &method, &template, resp.status().as_u16());
     resp
+}
+
+/// A response that makes the connection close without an answer.
+fn dropped() -> Response {
+    let mut resp = Response::new(Body::empty());
+    resp.extensions_mut().insert(DropConnection);
+    resp
+}
+
+/// An injected error in the service's body shape.
+fn injected(service: Service, status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    error_body(
+        service,
+        status,
+        &format!("Injected fault (HTTP {})", status.as_u16()),
+    )
 }
 
 fn record(sh: &Shared, service: Service, method: &Method, template: &str, status: u16) {
