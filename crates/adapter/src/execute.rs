@@ -730,6 +730,26 @@ impl Run<'_> {
                 {
                     self.record_listener(l);
                 }
+                // Monitors come inside the pools (`healthmonitor` on Octavia 19,
+                // `healthmonitor_id` elsewhere).
+                for p in lb
+                    .get("pools")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let hm =
+                        str_at(p, "/healthmonitor_id").or_else(|| str_at(p, "/healthmonitor/id"));
+                    let key = str_at(p, "/id").and_then(|id| {
+                        self.ids
+                            .iter()
+                            .find(|(k, v)| matches!(k, ObjKey::Pool(_)) && v.as_str() == id)
+                            .and_then(|(k, _)| k.listener_key())
+                    });
+                    if let (Some(hm), Some(k)) = (hm, key) {
+                        self.ids.insert(ObjKey::Healthmonitor(k), hm.to_owned());
+                    }
+                }
                 self.deleted = false;
             }
             Step::UpdateLoadbalancer {

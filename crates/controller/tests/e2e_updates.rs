@@ -373,9 +373,10 @@ async fn the_controller_does_not_react_to_its_own_writes() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
         env.cloud.call_count("GET", "/v2/lbaas/listeners"),
-        1,
-        "exactly one observation for one edit"
+        0,
+        "an edit starts from the last observation: the listener PUT and polls only"
     );
+    assert_eq!(env.cloud.call_count("PUT", "/v2/lbaas/listeners/{id}"), 1);
     ctl.stop().await;
 }
 

@@ -151,16 +151,14 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
         source,
     })?;
     let (adapted, _) = adapt(&want, &caps);
-    ctx.cache(
-        oref.clone(),
-        settled(
-            &adapted,
-            &outcome.ids,
-            outcome.vip_address.as_deref(),
-            outcome.floating_ip.as_deref(),
-        ),
-        read_at,
-    );
+    if let Some(now) = settled(
+        &adapted,
+        &outcome.ids,
+        outcome.vip_address.as_deref(),
+        outcome.floating_ip.as_deref(),
+    ) {
+        ctx.cache(oref.clone(), now, read_at);
+    }
     let id = outcome
         .loadbalancer_id
         .clone()

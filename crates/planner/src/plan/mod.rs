@@ -194,13 +194,14 @@ pub fn floating_ip_is_ours(
 /// The next plan for the Service can start from it without reading the cloud again.
 ///
 /// A floating IP the Service named (`loadBalancerIP`) is not ours: it is recorded without
-/// tags or marker, so nothing planned from this topology releases it.
+/// tags or marker, so nothing planned from this topology releases it. `None` when the ids
+/// do not name every object: then the cloud must be read again.
 pub fn settled(
     adapted: &Topology,
     ids: &std::collections::BTreeMap<ObjKey, String>,
     vip_address: Option<&str>,
     floating_ip: Option<&str>,
-) -> Topology {
+) -> Option<Topology> {
     use kks_lb_octavia_model::ProvisioningStatus::Active;
     let mut t = adapted.clone();
     let id = |k: &ObjKey| ids.get(k).cloned();
@@ -236,5 +237,15 @@ pub fn settled(
         f.id = id(&ObjKey::Floatingip);
         f.port_id = port;
     }
-    t
+    let lb = &t.loadbalancer;
+    let complete = lb.id.is_some()
+        && lb.vip_port_id.is_some()
+        && lb.listeners.iter().all(|l| {
+            l.id.is_some()
+                && l.default_pool.as_ref().is_none_or(|p| {
+                    p.id.is_some() && p.healthmonitor.as_ref().is_none_or(|hm| hm.id.is_some())
+                })
+        })
+        && t.floatingip.as_ref().is_none_or(|f| f.id.is_some());
+    complete.then_some(t)
 }
