@@ -96,8 +96,9 @@ impl Executor {
     ///   ids and from the responses of earlier steps.
     /// - Between two mutations of the load balancer the executor waits for ACTIVE, polling
     ///   with capped exponential backoff and jitter on tokio time, up to the wait limit.
-    /// - Retryable errors (5xx, 409, 429, timeouts) are retried with backoff; a create is
-    ///   retried only when OpenStack answered, so a lost answer never creates twice.
+    /// - Retryable errors (5xx, 409, 429, timeouts) are retried with backoff. A create whose
+    ///   outcome is unknown (5xx, timeout, dropped connection) is never sent blindly again:
+    ///   what it may have made is looked up first (by name, parent or port, and owner).
     /// - A load balancer that goes to ERROR while being created is deleted, so the next
     ///   reconcile creates it anew; ERROR after an update stops the plan.
     /// - One plan at a time per `lb_name`: a second call waits for the first.
@@ -190,9 +191,12 @@ impl Executor {
             {
                 Ok(r) => return Ok(r),
                 Err(e) => {
-                    let answered = matches!(e, Error::Api { .. });
+                    // A create is sent again here only when the cloud said it did nothing
+                    // (409 locked, 429); after a 5xx, a timeout or a dropped connection its
+                    // outcome is unknown and the caller looks it up first.
+                    let refused = matches!(e.status(), Some(409 | 429));
                     let retry = e.is_retryable()
-                        && (idempotent || answered)
+                        && (idempotent || refused)
                         && attempt + 1 < self.cfg.max_attempts;
                     if !retry {
                         return Err(e);
