@@ -376,6 +376,8 @@ pub struct Context {
     metrics: Metrics,
     memo: Mutex<HashMap<ObjectRef<Service>, Memo>>,
     lb_status: Mutex<LbStatusCount>,
+    /// Each Service's `LoadBalancerReady` as last written, for the `kks_lb_services` gauge.
+    readiness: Mutex<HashMap<ObjectRef<Service>, bool>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -425,6 +427,7 @@ impl Context {
             metrics,
             memo: Mutex::new(HashMap::new()),
             lb_status: Mutex::new(LbStatusCount::default()),
+            readiness: Mutex::new(HashMap::new()),
         }
     }
 
@@ -497,6 +500,24 @@ impl Context {
         lock(&self.memo).remove(oref);
         self.events.forget(oref);
         self.set_lb_status(oref, None);
+        self.set_readiness(oref, None);
+    }
+
+    /// Records a Service's readiness (`None`: no longer ours) and updates the gauge.
+    fn set_readiness(&self, oref: &ObjectRef<Service>, ready: Option<bool>) {
+        let mut all = lock(&self.readiness);
+        let changed = match ready {
+            Some(r) => all.insert(oref.clone(), r) != Some(r),
+            None => all.remove(oref).is_some(),
+        };
+        if changed {
+            let ready = all.values().filter(|r| **r).count();
+            let not_ready = all.len() - ready;
+            self.metrics.set_services(
+                i64::try_from(ready).unwrap_or(i64::MAX),
+                i64::try_from(not_ready).unwrap_or(i64::MAX),
+            );
+        }
     }
 
     fn failures(&self, oref: &ObjectRef<Service>) -> u32 {
@@ -570,6 +591,7 @@ impl Context {
         ingress: &IngressUpdate,
         readiness: &Readiness,
     ) -> Result<()> {
+        self.set_readiness(&ObjectRef::from_obj(svc), Some(readiness.ready));
         if let Some(patch) =
             status_patch(svc, ingress, readiness, k8s_openapi::jiff::Timestamp::now())
         {
