@@ -297,6 +297,11 @@ impl OpenStackClient {
         Ok((session, project_id))
     }
 
+    /// The configured call budget in calls per second (`SessionConfig::qps`; 0: unlimited).
+    pub fn rate_limit(&self) -> f64 {
+        self.config.qps
+    }
+
     /// Records every call with `recorder`.
     #[must_use]
     pub fn with_recorder(mut self, recorder: Arc<dyn CallRecorder>) -> Self {

@@ -91,7 +91,7 @@ impl fmt::Display for DurationArg {
 /// `kks-lb-controller`: gives every Service of type LoadBalancer an OpenStack Octavia load
 /// balancer.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "kks-lb-controller", version)]
+#[command(name = "kks-lb-controller", version = crate::build_info::LONG_VERSION)]
 pub struct ControllerArgs {
     /// OCCM `cloud.conf` (`[Global]` credentials, `[LoadBalancer]` settings). Without it, or
     /// when its `[Global]` has no credentials, `OS_CLOUD` (clouds.yaml) or `OS_*` variables

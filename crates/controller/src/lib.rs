@@ -5,6 +5,7 @@
 //! file at once), `kks-lb plan` (the exact Octavia changes a Service causes) and
 //! `kks-lb docs annotations` (the generated annotation reference).
 
+pub mod build_info;
 pub mod cli;
 pub mod cloud_config;
 pub mod config;

@@ -10,12 +10,22 @@
 //! | `kks_lb_load_balancers` | gauge | `status` |
 //! | `kks_lb_openstack_calls_total` | counter | `service`, `method`, `endpoint`, `status` |
 //! | `kks_lb_openstack_call_duration_seconds` | histogram | `service`, `method`, `endpoint` |
+//! | `kks_lb_openstack_call_rate_limit` | gauge | | (`--os-api-qps`, calls per second; 0: unlimited)
+//! | `kks_lb_services` | gauge | `ready` (`true`, `false`) |
+//! | `kks_lb_leader` | gauge | | (1 while this replica leads, else 0)
+//! | `kks_lb_build_info` | info (gauge of 1) | `version`, `revision` |
+//!
+//! `kks_lb_services` counts the LoadBalancer Services this replica reconciles by the status of
+//! their `LoadBalancerReady` condition as last written (a follower reports 0 for both). The
+//! alerts in `deploy/monitoring/` use these names; a test scrapes a running controller and
+//! checks every metric and label they use exists.
 //!
 //! Names are registered in full, so pass a [`Registry`] without a prefix. Label values are
 //! bounded: reasons and step kinds are static names, endpoints are path templates with ids
 //! replaced by `{id}`, and `status` is the HTTP status (`0` when no response arrived).
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use kks_lb_adapter::{CallRecorder, Service};
@@ -24,6 +34,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 /// Buckets (seconds) for a whole reconcile and for one plan step, which may include waiting
@@ -51,6 +62,17 @@ struct StepLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OpLabels {
     op: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReadyLabels {
+    ready: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+    revision: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -93,6 +115,9 @@ struct Inner {
     load_balancers: Family<StatusLabels, Gauge>,
     calls: Family<CallLabels, Counter>,
     call_duration: HistogramFamily<CallTimeLabels>,
+    call_rate_limit: Gauge<f64, AtomicU64>,
+    services: Family<ReadyLabels, Gauge>,
+    leader: Gauge,
 }
 
 /// The controller's metrics. Cloning is cheap and shares the same series.
@@ -113,7 +138,14 @@ impl Metrics {
             load_balancers: Family::default(),
             calls: Family::default(),
             call_duration: Family::new_with_constructor(call_histogram),
+            call_rate_limit: Gauge::default(),
+            services: Family::default(),
+            leader: Gauge::default(),
         };
+        // Both series exist from the start, so an alert sees 0 rather than nothing.
+        for ready in ["true", "false"] {
+            inner.services.get_or_create(&ReadyLabels { ready }).set(0);
+        }
         registry.register(
             "kks_lb_reconciles",
             "Reconciles of Services, finished or failed",
@@ -153,6 +185,29 @@ impl Metrics {
             "kks_lb_openstack_call_duration_seconds",
             "Time one OpenStack API call took",
             inner.call_duration.clone(),
+        );
+        registry.register(
+            "kks_lb_openstack_call_rate_limit",
+            "Configured OpenStack calls per second across all reconciles (--os-api-qps; 0: unlimited)",
+            inner.call_rate_limit.clone(),
+        );
+        registry.register(
+            "kks_lb_services",
+            "LoadBalancer Services reconciled by this replica, by their LoadBalancerReady condition",
+            inner.services.clone(),
+        );
+        registry.register(
+            "kks_lb_leader",
+            "1 while this replica holds the leader Lease (or runs without leader election), else 0",
+            inner.leader.clone(),
+        );
+        registry.register(
+            "kks_lb_build",
+            "Version and source revision of the running controller",
+            Info::new(BuildLabels {
+                version: crate::build_info::VERSION,
+                revision: crate::build_info::REVISION,
+            }),
         );
         Metrics {
             inner: Arc::new(inner),
@@ -197,6 +252,26 @@ impl Metrics {
                 status: status.to_string(),
             })
             .set(count);
+    }
+
+    /// Sets the configured OpenStack call budget (calls per second; 0: unlimited).
+    pub fn set_call_rate_limit(&self, qps: f64) {
+        self.inner.call_rate_limit.set(qps.max(0.0));
+    }
+
+    /// Sets how many Services are ready and not ready.
+    pub fn set_services(&self, ready: i64, not_ready: i64) {
+        for (label, count) in [("true", ready), ("false", not_ready)] {
+            self.inner
+                .services
+                .get_or_create(&ReadyLabels { ready: label })
+                .set(count);
+        }
+    }
+
+    /// Records whether this replica leads.
+    pub fn set_leader(&self, leader: bool) {
+        self.inner.leader.set(i64::from(leader));
     }
 
     /// A recorder for [`kks_lb_adapter::OpenStackClient::with_recorder`] that feeds the
@@ -413,6 +488,38 @@ mod tests {
     }
 
     #[test]
+    fn build_info_leader_services_and_the_call_budget_are_exported_from_the_start() {
+        let (registry, metrics) = setup();
+        let out = text(&registry);
+        let build = format!(
+            "kks_lb_build_info{{version=\"{}\",revision=\"{}\"}} 1",
+            crate::build_info::VERSION,
+            crate::build_info::REVISION
+        );
+        for line in [
+            build.as_str(),
+            "kks_lb_leader 0",
+            "kks_lb_services{ready=\"true\"} 0",
+            "kks_lb_services{ready=\"false\"} 0",
+            "kks_lb_openstack_call_rate_limit 0.0",
+        ] {
+            assert!(has_line(&out, line), "missing {line}\n{out}");
+        }
+        metrics.set_leader(true);
+        metrics.set_services(3, 2);
+        metrics.set_call_rate_limit(20.0);
+        let out = text(&registry);
+        for line in [
+            "kks_lb_leader 1",
+            "kks_lb_services{ready=\"true\"} 3",
+            "kks_lb_services{ready=\"false\"} 2",
+            "kks_lb_openstack_call_rate_limit 20.0",
+        ] {
+            assert!(has_line(&out, line), "missing {line}\n{out}");
+        }
+    }
+
+    #[test]
     fn every_metric_has_help_and_its_type_once_used() {
         let (registry, metrics) = setup();
         drop(metrics.reconcile_timer());
@@ -436,6 +543,10 @@ mod tests {
             ("kks_lb_load_balancers", "gauge"),
             ("kks_lb_openstack_calls", "counter"),
             ("kks_lb_openstack_call_duration_seconds", "histogram"),
+            ("kks_lb_openstack_call_rate_limit", "gauge"),
+            ("kks_lb_services", "gauge"),
+            ("kks_lb_leader", "gauge"),
+            ("kks_lb_build", "info"),
         ] {
             assert!(out.contains(&format!("# HELP {name} ")), "{name}\n{out}");
             assert!(

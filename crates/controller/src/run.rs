@@ -191,6 +191,7 @@ pub async fn run_with(
 ) -> Result<(), RunError> {
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
+    metrics.set_call_rate_limit(cloud.rate_limit());
     let cloud = cloud.with_recorder(metrics.call_recorder());
     let health = Health::default();
     let serving = shutdown.child_token();
@@ -226,6 +227,7 @@ pub async fn run_with(
     let result = match &settings.leader_election {
         None => {
             health.set_leader(true);
+            metrics.set_leader(true);
             term.lead(shutdown.clone()).await;
             Ok(())
         }
@@ -235,6 +237,7 @@ pub async fn run_with(
         }
     };
     health.set_leader(false);
+    metrics.set_leader(false);
     health.set_ready(false);
     serving.cancel();
     if let Some(server) = server {
@@ -268,6 +271,7 @@ async fn elect_and_lead(
         };
         tracing::info!(identity = %leadership.identity(), "leading: reconciling Services");
         health.set_leader(true);
+        term.metrics.set_leader(true);
         let stop = shutdown.child_token();
         tokio::select! {
             () = term.lead(stop.clone()) => {}
@@ -277,6 +281,7 @@ async fn elect_and_lead(
         }
         stop.cancel();
         health.set_leader(false);
+        term.metrics.set_leader(false);
         if shutdown.is_cancelled() {
             if let Err(e) = leadership.release().await {
                 tracing::warn!(
@@ -353,6 +358,8 @@ impl Term<'_> {
                 tracing::warn!(?grace, "in-flight reconciles did not finish within the grace period; stopping them");
             }
         }
+        // The next leader reports the Services; a follower reports none.
+        self.metrics.set_services(0, 0);
     }
 }
 

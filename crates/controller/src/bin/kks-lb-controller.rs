@@ -140,6 +140,11 @@ async fn signals(shutdown: CancellationToken) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let args = ControllerArgs::parse();
     init_tracing();
+    tracing::info!(
+        version = kks_lb_controller::build_info::VERSION,
+        revision = kks_lb_controller::build_info::REVISION,
+        "kks-lb-controller starting"
+    );
     let shutdown = CancellationToken::new();
     let signal_task = tokio::spawn(signals(shutdown.clone()));
     let result = run(args, shutdown.clone()).await;

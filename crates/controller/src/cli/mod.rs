@@ -13,7 +13,7 @@ pub mod validate;
 
 /// `kks-lb`: preview and check what the kks-lb controller does with a Service.
 #[derive(Debug, Parser)]
-#[command(name = "kks-lb", version, about)]
+#[command(name = "kks-lb", version = crate::build_info::LONG_VERSION, about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -377,6 +377,8 @@ pub struct Context {
     memo: Mutex<HashMap<ObjectRef<Service>, Memo>>,
     lb_status: Mutex<LbStatusCount>,
     observed: Mutex<HashMap<ObjectRef<Service>, Observed>>,
+    /// Each Service's `LoadBalancerReady` as last written, for the `kks_lb_services` gauge.
+    readiness: Mutex<HashMap<ObjectRef<Service>, bool>>,
 }
 
 /// The last observation of a Service's load balancer: read from the cloud, or settled from
@@ -437,6 +439,7 @@ impl Context {
             memo: Mutex::new(HashMap::new()),
             lb_status: Mutex::new(LbStatusCount::default()),
             observed: Mutex::new(HashMap::new()),
+            readiness: Mutex::new(HashMap::new()),
         }
     }
 
@@ -533,6 +536,24 @@ impl Context {
         self.uncache(oref);
         self.events.forget(oref);
         self.set_lb_status(oref, None);
+        self.set_readiness(oref, None);
+    }
+
+    /// Records a Service's readiness (`None`: no longer ours) and updates the gauge.
+    fn set_readiness(&self, oref: &ObjectRef<Service>, ready: Option<bool>) {
+        let mut all = lock(&self.readiness);
+        let changed = match ready {
+            Some(r) => all.insert(oref.clone(), r) != Some(r),
+            None => all.remove(oref).is_some(),
+        };
+        if changed {
+            let ready = all.values().filter(|r| **r).count();
+            let not_ready = all.len() - ready;
+            self.metrics.set_services(
+                i64::try_from(ready).unwrap_or(i64::MAX),
+                i64::try_from(not_ready).unwrap_or(i64::MAX),
+            );
+        }
     }
 
     fn failures(&self, oref: &ObjectRef<Service>) -> u32 {
@@ -606,6 +627,7 @@ impl Context {
         ingress: &IngressUpdate,
         readiness: &Readiness,
     ) -> Result<()> {
+        self.set_readiness(&ObjectRef::from_obj(svc), Some(readiness.ready));
         if let Some(patch) =
             status_patch(svc, ingress, readiness, k8s_openapi::jiff::Timestamp::now())
         {
