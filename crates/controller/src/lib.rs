@@ -15,3 +15,4 @@ pub mod metrics;
 pub mod reconcile;
 pub mod run;
 pub mod status;
+pub mod webhook;
