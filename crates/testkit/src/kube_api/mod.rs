@@ -32,6 +32,7 @@
 //! # let _ = url; Ok(()) }
 //! ```
 
+mod admission;
 mod error;
 mod faults;
 mod handle;

@@ -2,6 +2,7 @@
 //! applies injected faults, dispatches to the store and records the audit log.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -10,15 +11,17 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+use http::HeaderValue;
+use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT, WARNING};
 use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{Value, json};
 use tokio::sync::watch as watch_channel;
 
+use super::admission;
 use super::error::ApiError;
 use super::faults::{AuditEntry, Faults};
 use super::managed::Scope;
-use super::resources::{self, ResourceInfo};
+use super::resources::{self, ResourceInfo, ResourceType};
 use super::selector::{FieldSelector, Filter, LabelSelector};
 use super::store::{DeleteOpts, DeleteOutcome, ListOpts, PatchKind, Store, WriteCtx};
 use super::watch::{self, WatchControl, WatchRequest, partial_metadata};
@@ -35,6 +38,8 @@ pub(crate) struct Shared {
     pub bookmark_interval: Duration,
     /// `host:port` the server listens on.
     pub server_address: String,
+    /// Where webhook Services (`namespace/name`) are reached.
+    pub webhook_routes: Mutex<HashMap<String, SocketAddr>>,
 }
 
 /// Locks a std mutex, ignoring poisoning (a panicked test must not wedge the emulator).
@@ -91,8 +96,19 @@ async fn handle(
                 params: &params,
                 headers: &headers,
                 body: &body,
+                trial: false,
             };
-            let response = dispatch(&shared, &path, &req).unwrap_or_else(|e| status_response(&e));
+            let response = match admitted(&shared, &path, &req).await {
+                Ok((mut response, warnings)) => {
+                    for w in warnings {
+                        if let Ok(v) = HeaderValue::from_str(&warning_header(&w)) {
+                            response.headers_mut().append(WARNING, v);
+                        }
+                    }
+                    response
+                }
+                Err(e) => status_response(&e),
+            };
             (response, false)
         }
     };
@@ -112,6 +128,8 @@ struct Req<'a> {
     params: &'a HashMap<String, String>,
     headers: &'a HeaderMap,
     body: &'a Bytes,
+    /// The dry run of an admission check: never persisted, always the full object.
+    trial: bool,
 }
 
 impl Req<'_> {
@@ -124,14 +142,16 @@ impl Req<'_> {
     }
 
     fn meta_only(&self) -> bool {
-        self.headers
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("as=PartialObjectMetadata"))
+        !self.trial
+            && self
+                .headers
+                .get(ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("as=PartialObjectMetadata"))
     }
 
     fn dry_run(&self) -> bool {
-        self.param("dryRun") == Some("All")
+        self.trial || self.param("dryRun") == Some("All")
     }
 
     fn manager(&self) -> String {
@@ -244,6 +264,86 @@ fn scoped_route(
         }),
         _ => Err(ApiError::unknown_path()),
     }
+}
+
+/// `299 - "text"`, as the API server sends warnings.
+fn warning_header(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("299 - \"{escaped}\"")
+}
+
+/// Dispatches a request; a create or update first passes built-in validation (a dry run of
+/// the write) and then the validating webhooks ([`admission`]). Returns the response and
+/// the webhooks' warnings.
+async fn admitted(
+    shared: &Arc<Shared>,
+    path: &str,
+    req: &Req<'_>,
+) -> Result<(Response, Vec<String>), ApiError> {
+    let writes = matches!(*req.method, Method::POST | Method::PUT | Method::PATCH);
+    let hooks = if writes {
+        let configs = resources::info_for(ResourceType::VALIDATING_WEBHOOKS)
+            .map(|info| lock(&shared.store).all(info))
+            .unwrap_or_default();
+        admission::hooks(configs)
+    } else {
+        Vec::new()
+    };
+    if hooks.is_empty() {
+        return dispatch(shared, path, req).map(|r| (r, Vec::new()));
+    }
+    let (info, ns, name, subresource) = match parse_route(path, &shared.server_address)? {
+        Route::Collection { info, ns } if *req.method == Method::POST => (info, ns, None, None),
+        Route::Item {
+            info,
+            ns,
+            name,
+            status,
+        } if *req.method != Method::POST => (info, ns, Some(name), status.then_some("status")),
+        _ => return dispatch(shared, path, req).map(|r| (r, Vec::new())),
+    };
+    let old = name
+        .as_deref()
+        .and_then(|n| lock(&shared.store).get(info, ns.as_deref(), n).ok());
+    let trial = Req {
+        trial: true,
+        ..*req
+    };
+    let tried = dispatch(shared, path, &trial)?;
+    let code = tried.status();
+    let body = axum::body::to_bytes(tried.into_body(), usize::MAX)
+        .await
+        .map_err(|e| ApiError::internal(format!("reading the dry run: {e}")))?;
+    let object: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::internal(format!("reading the dry run: {e}")))?;
+    let namespace_labels = ns.as_deref().and_then(|n| {
+        let info = resources::info_for(ResourceType::NAMESPACES)?;
+        lock(&shared.store)
+            .get(info, None, n)
+            .ok()
+            .map(|o| o["metadata"]["labels"].clone())
+    });
+    let manager = req.manager();
+    let attrs = admission::Attributes {
+        info,
+        namespace: ns.as_deref(),
+        subresource,
+        operation: if old.is_some() { "UPDATE" } else { "CREATE" },
+        object: &object,
+        old_object: old.as_ref(),
+        dry_run: req.dry_run(),
+        field_manager: &manager,
+        field_validation: req.param("fieldValidation"),
+        namespace_labels: namespace_labels.as_ref(),
+    };
+    let routes = lock(&shared.webhook_routes).clone();
+    let warnings = admission::admit(&hooks, &attrs, &routes).await?;
+    let response = if req.dry_run() {
+        json_response(code, &object)
+    } else {
+        dispatch(shared, path, req)?
+    };
+    Ok((response, warnings))
 }
 
 fn dispatch(shared: &Arc<Shared>, path: &str, req: &Req<'_>) -> Result<Response, ApiError> {
