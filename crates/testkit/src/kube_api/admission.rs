@@ -182,12 +182,13 @@ impl Attributes<'_> {
     }
 }
 
-/// Runs the matching webhooks; the warnings to return, or the error that refuses the write.
+/// Runs the matching webhooks: the warnings to return (also those of a denying webhook, as
+/// the API server sends them), and `Err` with the error that refuses the write.
 pub(crate) async fn admit(
     hooks: &[Hook],
     attrs: &Attributes<'_>,
     routes: &HashMap<String, SocketAddr>,
-) -> Result<Vec<String>, ApiError> {
+) -> (Vec<String>, Result<(), ApiError>) {
     let mut warnings = Vec::new();
     for hook in hooks {
         if !rules_match(hook, attrs) || !selectors_match(hook, attrs) {
@@ -197,10 +198,11 @@ pub(crate) async fn admit(
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) if hook.fail_closed => {
-                return Err(ApiError::internal(format!(
+                let err = ApiError::internal(format!(
                     "Internal error occurred: failed calling webhook \"{}\": failed to evaluate match conditions: {e}",
                     hook.name
-                )));
+                ));
+                return (warnings, Err(err));
             }
             Err(e) => {
                 tracing::warn!(webhook = %hook.name, error = %e, "match condition failed; webhook skipped (failurePolicy Ignore)");
@@ -211,21 +213,22 @@ pub(crate) async fn admit(
             Ok(answer) => {
                 warnings.extend(answer.warnings);
                 if let Some(err) = answer.denied {
-                    return Err(err);
+                    return (warnings, Err(err));
                 }
             }
             Err(e) if hook.fail_closed => {
-                return Err(ApiError::internal(format!(
+                let err = ApiError::internal(format!(
                     "Internal error occurred: failed calling webhook \"{}\": {e}",
                     hook.name
-                )));
+                ));
+                return (warnings, Err(err));
             }
             Err(e) => {
                 tracing::warn!(webhook = %hook.name, error = %e, "webhook call failed; ignored (failurePolicy Ignore)");
             }
         }
     }
-    Ok(warnings)
+    (warnings, Ok(()))
 }
 
 fn listed(list: &Value, item: &str) -> bool {

@@ -98,17 +98,13 @@ async fn handle(
                 body: &body,
                 trial: false,
             };
-            let response = match admitted(&shared, &path, &req).await {
-                Ok((mut response, warnings)) => {
-                    for w in warnings {
-                        if let Ok(v) = HeaderValue::from_str(&warning_header(&w)) {
-                            response.headers_mut().append(WARNING, v);
-                        }
-                    }
-                    response
+            let (result, warnings) = admitted(&shared, &path, &req).await;
+            let mut response = result.unwrap_or_else(|e| status_response(&e));
+            for w in warnings {
+                if let Ok(v) = HeaderValue::from_str(&warning_header(&w)) {
+                    response.headers_mut().append(WARNING, v);
                 }
-                Err(e) => status_response(&e),
-            };
+            }
             (response, false)
         }
     };
@@ -273,13 +269,30 @@ fn warning_header(text: &str) -> String {
 }
 
 /// Dispatches a request; a create or update first passes built-in validation (a dry run of
-/// the write) and then the validating webhooks ([`admission`]). Returns the response and
-/// the webhooks' warnings.
+/// the write) and then the validating webhooks ([`admission`]). Returns the response (or
+/// the error) and the webhooks' warnings.
 async fn admitted(
     shared: &Arc<Shared>,
     path: &str,
     req: &Req<'_>,
-) -> Result<(Response, Vec<String>), ApiError> {
+) -> (Result<Response, ApiError>, Vec<String>) {
+    match admitted_inner(shared, path, req).await {
+        Ok((response, warnings)) => (Ok(response), warnings),
+        Err((err, warnings)) => (Err(err), warnings),
+    }
+}
+
+type Failed = (ApiError, Vec<String>);
+
+fn no_warnings(e: ApiError) -> Failed {
+    (e, Vec::new())
+}
+
+async fn admitted_inner(
+    shared: &Arc<Shared>,
+    path: &str,
+    req: &Req<'_>,
+) -> Result<(Response, Vec<String>), Failed> {
     let writes = matches!(*req.method, Method::POST | Method::PUT | Method::PATCH);
     let hooks = if writes {
         let configs = resources::info_for(ResourceType::VALIDATING_WEBHOOKS)
@@ -290,18 +303,25 @@ async fn admitted(
         Vec::new()
     };
     if hooks.is_empty() {
-        return dispatch(shared, path, req).map(|r| (r, Vec::new()));
+        return dispatch(shared, path, req)
+            .map(|r| (r, Vec::new()))
+            .map_err(no_warnings);
     }
-    let (info, ns, name, subresource) = match parse_route(path, &shared.server_address)? {
-        Route::Collection { info, ns } if *req.method == Method::POST => (info, ns, None, None),
-        Route::Item {
-            info,
-            ns,
-            name,
-            status,
-        } if *req.method != Method::POST => (info, ns, Some(name), status.then_some("status")),
-        _ => return dispatch(shared, path, req).map(|r| (r, Vec::new())),
-    };
+    let (info, ns, name, subresource) =
+        match parse_route(path, &shared.server_address).map_err(no_warnings)? {
+            Route::Collection { info, ns } if *req.method == Method::POST => (info, ns, None, None),
+            Route::Item {
+                info,
+                ns,
+                name,
+                status,
+            } if *req.method != Method::POST => (info, ns, Some(name), status.then_some("status")),
+            _ => {
+                return dispatch(shared, path, req)
+                    .map(|r| (r, Vec::new()))
+                    .map_err(no_warnings);
+            }
+        };
     let old = name
         .as_deref()
         .and_then(|n| lock(&shared.store).get(info, ns.as_deref(), n).ok());
@@ -309,13 +329,13 @@ async fn admitted(
         trial: true,
         ..*req
     };
-    let tried = dispatch(shared, path, &trial)?;
+    let tried = dispatch(shared, path, &trial).map_err(no_warnings)?;
     let code = tried.status();
     let body = axum::body::to_bytes(tried.into_body(), usize::MAX)
         .await
-        .map_err(|e| ApiError::internal(format!("reading the dry run: {e}")))?;
+        .map_err(|e| no_warnings(ApiError::internal(format!("reading the dry run: {e}"))))?;
     let object: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::internal(format!("reading the dry run: {e}")))?;
+        .map_err(|e| no_warnings(ApiError::internal(format!("reading the dry run: {e}"))))?;
     let namespace_labels = ns.as_deref().and_then(|n| {
         let info = resources::info_for(ResourceType::NAMESPACES)?;
         lock(&shared.store)
@@ -337,13 +357,19 @@ async fn admitted(
         namespace_labels: namespace_labels.as_ref(),
     };
     let routes = lock(&shared.webhook_routes).clone();
-    let warnings = admission::admit(&hooks, &attrs, &routes).await?;
+    let (warnings, verdict) = admission::admit(&hooks, &attrs, &routes).await;
+    if let Err(e) = verdict {
+        return Err((e, warnings));
+    }
     let response = if req.dry_run() {
-        json_response(code, &object)
+        Ok(json_response(code, &object))
     } else {
-        dispatch(shared, path, req)?
+        dispatch(shared, path, req)
     };
-    Ok((response, warnings))
+    match response {
+        Ok(r) => Ok((r, warnings)),
+        Err(e) => Err((e, warnings)),
+    }
 }
 
 fn dispatch(shared: &Arc<Shared>, path: &str, req: &Req<'_>) -> Result<Response, ApiError> {
