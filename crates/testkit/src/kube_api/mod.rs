@@ -38,6 +38,7 @@ mod faults;
 mod handle;
 mod managed;
 mod merge;
+mod openapi;
 mod resources;
 mod selector;
 mod server;

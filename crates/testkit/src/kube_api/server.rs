@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch as watch_channel;
 
 use super::admission;
+use super::openapi;
 use super::error::ApiError;
 use super::faults::{AuditEntry, Faults};
 use super::managed::Scope;
@@ -98,7 +99,14 @@ async fn handle(
                 body: &body,
                 trial: false,
             };
-            let (result, warnings) = admitted(&shared, &path, &req).await;
+            let (result, warnings) = match field_validation(&shared, &path, &req) {
+                Ok(mut warnings) => {
+                    let (result, more) = admitted(&shared, &path, &req).await;
+                    warnings.extend(more);
+                    (result, warnings)
+                }
+                Err(e) => (Err(e), Vec::new()),
+            };
             let mut response = result.unwrap_or_else(|e| status_response(&e));
             for w in warnings {
                 if let Ok(v) = HeaderValue::from_str(&warning_header(&w)) {
@@ -205,6 +213,10 @@ fn parse_route(path: &str, server_address: &str) -> Result<Route, ApiError> {
     match segs.as_slice() {
         ["version"] => Ok(Route::Doc(resources::version())),
         ["healthz" | "readyz" | "livez"] => Ok(Route::Text("ok")),
+        ["openapi", "v3"] => Ok(Route::Doc(openapi::index())),
+        ["openapi", "v3", rest @ ..] => openapi::document(&rest.join("/"))
+            .map(Route::Doc)
+            .ok_or_else(not_found),
         ["api"] => Ok(Route::Doc(resources::core_versions(server_address))),
         ["api", version] => resources::resource_list("", version)
             .map(Route::Doc)
@@ -260,6 +272,57 @@ fn scoped_route(
         }),
         _ => Err(ApiError::unknown_path()),
     }
+}
+
+/// Server-side field validation of a create, update or patch body against the kind's schema:
+/// `fieldValidation=Strict` refuses unknown fields, `Ignore` accepts them, `Warn` (the
+/// default) accepts them with a warning each. JSON patches are not checked.
+fn field_validation(
+    shared: &Arc<Shared>,
+    path: &str,
+    req: &Req<'_>,
+) -> Result<Vec<String>, ApiError> {
+    let mode = req.param("fieldValidation").unwrap_or("Warn");
+    if mode == "Ignore"
+        || req.body.is_empty()
+        || !matches!(*req.method, Method::POST | Method::PUT | Method::PATCH)
+    {
+        return Ok(Vec::new());
+    }
+    if !matches!(mode, "Strict" | "Warn") {
+        return Err(ApiError::bad_request(format!(
+            "fieldValidation parameter unsupported: {mode}"
+        )));
+    }
+    let info = match parse_route(path, &shared.server_address) {
+        Ok(Route::Collection { info, .. } | Route::Item { info, .. }) => info,
+        _ => return Ok(Vec::new()),
+    };
+    if *req.method == Method::PATCH && matches!(patch_kind(req), Ok(PatchKind::Json) | Err(_)) {
+        return Ok(Vec::new());
+    }
+    let Some(body) = serde_json::from_slice::<Value>(req.body)
+        .ok()
+        .or_else(|| serde_yaml::from_slice::<Value>(req.body).ok())
+    else {
+        return Ok(Vec::new());
+    };
+    let unknown: Vec<String> = openapi::unknown_fields(info.ty, &body)
+        .into_iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    if mode == "Strict" {
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+            unknown.join(", "),
+            kind = info.kind,
+            version = info.ty.version,
+        )));
+    }
+    Ok(unknown)
 }
 
 /// `299 - "text"`, as the API server sends warnings.
