@@ -44,6 +44,7 @@ mod selector;
 mod server;
 mod store;
 mod strategy;
+mod table;
 mod watch;
 
 pub use error::{ApiError, EmulatorError};

@@ -44,10 +44,7 @@ fn schemas() -> &'static Schemas {
                 .to_string();
             names.push((ty, name));
         };
-        add(
-            ResourceType::SERVICES,
-            generator.subschema_for::<Service>(),
-        );
+        add(ResourceType::SERVICES, generator.subschema_for::<Service>());
         add(ResourceType::NODES, generator.subschema_for::<Node>());
         add(
             ResourceType::NAMESPACES,
@@ -143,13 +140,25 @@ pub(crate) fn document(gv: &str) -> Option<Value> {
             })
         };
         let write_params = json!([
-            query("dryRun", "When present, indicates that modifications should not be persisted."),
-            query("fieldManager", "A name associated with the actor or entity that is making these changes."),
-            query("fieldValidation", "How the server handles unknown or duplicate fields: Ignore, Warn (the default) or Strict."),
+            query(
+                "dryRun",
+                "When present, indicates that modifications should not be persisted."
+            ),
+            query(
+                "fieldManager",
+                "A name associated with the actor or entity that is making these changes."
+            ),
+            query(
+                "fieldValidation",
+                "How the server handles unknown or duplicate fields: Ignore, Warn (the default) or Strict."
+            ),
         ]);
         let mut patch_params = write_params.clone();
         if let Some(p) = patch_params.as_array_mut() {
-            p.push(query("force", "Force is going to \"force\" Apply requests."));
+            p.push(query(
+                "force",
+                "Force is going to \"force\" Apply requests.",
+            ));
         }
         let mut post = op("post", write_params.clone());
         let mut put = op("put", write_params);
@@ -174,7 +183,10 @@ pub(crate) fn document(gv: &str) -> Option<Value> {
         let (collection, item) = if info.namespaced {
             (
                 format!("{prefix}/namespaces/{{namespace}}/{}", info.ty.plural),
-                format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", info.ty.plural),
+                format!(
+                    "{prefix}/namespaces/{{namespace}}/{}/{{name}}",
+                    info.ty.plural
+                ),
             )
         } else {
             (
@@ -256,11 +268,18 @@ pub(crate) fn unknown_fields(ty: ResourceType, body: &Value) -> Vec<String> {
 fn resolve<'a>(mut schema: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
     for _ in 0..8 {
         if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-            match r.strip_prefix("#/components/schemas/").and_then(|n| defs.get(n)) {
+            match r
+                .strip_prefix("#/components/schemas/")
+                .and_then(|n| defs.get(n))
+            {
                 Some(s) => schema = s,
                 None => return schema,
             }
-        } else if let Some([only]) = schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+        } else if let Some([only]) = schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
             schema = only;
         } else {
             return schema;
@@ -269,7 +288,13 @@ fn resolve<'a>(mut schema: &'a Value, defs: &'a Map<String, Value>) -> &'a Value
     schema
 }
 
-fn walk(schema: &Value, value: &Value, path: &str, defs: &Map<String, Value>, out: &mut Vec<String>) {
+fn walk(
+    schema: &Value,
+    value: &Value,
+    path: &str,
+    defs: &Map<String, Value>,
+    out: &mut Vec<String>,
+) {
     let schema = resolve(schema, defs);
     match value {
         Value::Object(fields) => {
@@ -288,7 +313,8 @@ fn walk(schema: &Value, value: &Value, path: &str, defs: &Map<String, Value>, ou
                         None => out.push(here),
                     }
                 }
-            } else if let Some(each) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+            } else if let Some(each) = schema.get("additionalProperties").filter(|a| a.is_object())
+            {
                 for (key, v) in fields {
                     walk(each, v, &format!("{path}.{key}"), defs, out);
                 }

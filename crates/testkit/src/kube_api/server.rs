@@ -18,13 +18,14 @@ use serde_json::{Value, json};
 use tokio::sync::watch as watch_channel;
 
 use super::admission;
-use super::openapi;
 use super::error::ApiError;
 use super::faults::{AuditEntry, Faults};
 use super::managed::Scope;
+use super::openapi;
 use super::resources::{self, ResourceInfo, ResourceType};
 use super::selector::{FieldSelector, Filter, LabelSelector};
 use super::store::{DeleteOpts, DeleteOutcome, ListOpts, PatchKind, Store, WriteCtx};
+use super::table;
 use super::watch::{self, WatchControl, WatchRequest, partial_metadata};
 
 /// State shared by the HTTP handler and the Rust handle.
@@ -152,6 +153,16 @@ impl Req<'_> {
                 .get(ACCEPT)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|a| a.contains("as=PartialObjectMetadata"))
+    }
+
+    /// `kubectl get` asks for a Table.
+    fn table(&self) -> bool {
+        !self.trial
+            && self
+                .headers
+                .get(ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(table::wanted)
     }
 
     fn dry_run(&self) -> bool {
@@ -485,7 +496,15 @@ fn collection(
                     m.insert("remainingItemCount".into(), remaining.into());
                 }
             }
-            let list = if req.meta_only() {
+            let list = if req.table() {
+                table::table(
+                    info,
+                    &page.items,
+                    Some(page.resource_version.to_string()),
+                    req.param("includeObject"),
+                    true,
+                )
+            } else if req.meta_only() {
                 let items: Vec<Value> = page.items.iter().map(partial_metadata).collect();
                 json!({
                     "kind": "PartialObjectMetadataList",
@@ -557,6 +576,10 @@ fn start_watch(
             .filter(|t| *t > 0)
             .map(Duration::from_secs),
         meta_only: req.meta_only(),
+        table: req
+            .table()
+            .then(|| req.param("includeObject").unwrap_or("Metadata").to_string()),
+        columns_sent: std::sync::atomic::AtomicBool::new(false),
     };
     let start = lock(&shared.store).watch(info, req.param("resourceVersion"), send_initial_events);
     let body = match start {
@@ -622,6 +645,11 @@ fn item(
         }
     };
     match *req.method {
+        Method::GET if req.table() => {
+            let obj = lock(&shared.store).get(info, ns, name)?;
+            let t = table::table(info, &[obj], None, req.param("includeObject"), true);
+            Ok(json_response(StatusCode::OK, &t))
+        }
         Method::GET => {
             let obj = lock(&shared.store).get(info, ns, name)?;
             Ok(json_response(StatusCode::OK, &render(obj)))
