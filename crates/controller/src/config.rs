@@ -190,6 +190,20 @@ pub struct ControllerArgs {
     /// Kubeconfig file [default: in-cluster, else $KUBECONFIG, else ~/.kube/config].
     #[arg(long, env = "KKS_LB_KUBECONFIG", value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
+
+    /// Serve the validating admission webhook (`POST /validate-service`, HTTPS) on this
+    /// address [default: no webhook].
+    #[arg(long, env = "KKS_LB_WEBHOOK_ADDR", value_name = "ADDR")]
+    pub webhook_addr: Option<SocketAddr>,
+
+    /// Directory holding the webhook's `tls.crt` and `tls.key`; re-read when they change.
+    #[arg(
+        long,
+        env = "KKS_LB_WEBHOOK_CERT_DIR",
+        value_name = "DIR",
+        default_value = "/tmp/k8s-webhook-server/serving-certs"
+    )]
+    pub webhook_cert_dir: PathBuf,
 }
 
 /// A configuration the controller cannot start with.
@@ -388,6 +402,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// This replica's name in Events (`reportingInstance`) and logs.
     pub identity: String,
+    /// Where the validating webhook listens and reads its certificate; `None`: no webhook.
+    pub webhook: Option<(SocketAddr, PathBuf)>,
 }
 
 impl Settings {
@@ -414,6 +430,7 @@ impl Settings {
             metrics_addr: None,
             shutdown_grace: Duration::from_secs(10),
             identity: CONTROLLER_NAME.to_owned(),
+            webhook: None,
         }
     }
 
@@ -447,6 +464,9 @@ impl Settings {
         s.execute.wait_limit = args.wait_limit.0;
         s.metrics_addr = Some(args.metrics_addr);
         s.identity = identity.to_owned();
+        s.webhook = args
+            .webhook_addr
+            .map(|addr| (addr, args.webhook_cert_dir.clone()));
         s.leader_election = args.leader_elect.then(|| LeaseConfig {
             namespace: args.leader_elect_namespace.clone(),
             name: args.leader_elect_lease_name.clone(),

@@ -16,3 +16,4 @@ pub mod metrics;
 pub mod reconcile;
 pub mod run;
 pub mod status;
+pub mod webhook;

@@ -64,6 +64,9 @@ pub enum RunError {
     /// The metrics endpoint cannot be served.
     #[error("cannot serve metrics: {0}")]
     Metrics(#[source] std::io::Error),
+    /// The validating webhook cannot be served.
+    #[error("cannot serve the webhook: {0}")]
+    Webhook(#[source] crate::webhook::server::WebhookError),
 }
 
 impl RunError {
@@ -77,6 +80,7 @@ impl RunError {
             RunError::OpenStack(e) => e.reason(),
             RunError::Leader(e) => e.reason(),
             RunError::Metrics(_) => "MetricsUnavailable",
+            RunError::Webhook(_) => "WebhookUnavailable",
         }
     }
 }
@@ -204,6 +208,22 @@ pub async fn run_with(
         }
         None => None,
     };
+    // The webhook answers on every replica, leader or not.
+    if let Some((addr, cert_dir)) = &settings.webhook {
+        let config = crate::webhook::server::WebhookConfig {
+            addr: *addr,
+            cert_dir: cert_dir.clone(),
+            reload_every: std::time::Duration::from_secs(10),
+            policy: crate::webhook::Policy {
+                load_balancer_class: settings.load_balancer_class.clone(),
+                defaults: settings.defaults.clone(),
+            },
+        };
+        let (_, webhook) = crate::webhook::server::bind(config, serving.clone())
+            .await
+            .map_err(RunError::Webhook)?;
+        tokio::spawn(webhook);
+    }
     match kks_lb_adapter::discover(&cloud, &settings.cluster.provider).await {
         Ok(caps) => tracing::info!(
             api_version = %caps.api_version,

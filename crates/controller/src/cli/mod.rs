@@ -10,6 +10,7 @@ pub mod docs;
 pub mod input;
 pub mod plan;
 pub mod validate;
+pub mod webhook_cert;
 
 /// `kks-lb`: preview and check what the kks-lb controller does with a Service.
 #[derive(Debug, Parser)]
@@ -31,6 +32,8 @@ pub enum Command {
     Docs(docs::Args),
     /// Run the real controller against embedded OpenStack and Kubernetes emulators.
     Demo(demo::Args),
+    /// Write a self-signed CA and serving certificate for the admission webhook.
+    WebhookCert(webhook_cert::Args),
 }
 
 /// Output format of `validate` and `plan`.
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => plan::run(&args, &mut out),
         Command::Docs(args) => docs::run(&args, &mut out),
         Command::Demo(args) => demo::run(&args, &mut out),
+        Command::WebhookCert(args) => webhook_cert::run(&args, &mut out),
     };
     ExitCode::from(code)
 }

@@ -107,21 +107,34 @@ impl ApiError {
         )
     }
 
+    /// `422 Invalid` as the API server words it: `Kind "name" is invalid: CAUSE` (several
+    /// causes in brackets, comma-separated), with `details.kind` the Kind and one
+    /// `details.causes` entry per `field: message`, so kubectl prints
+    /// `The Kind "name" is invalid: field: message`.
     pub(crate) fn invalid(info: &ResourceInfo, name: &str, causes: &[String]) -> Self {
-        let mut err = Self::new(
-            422,
-            "Invalid",
-            format!("{} \"{name}\" is invalid: {}", info.kind, causes.join(", ")),
-        )
-        .with_details(info, name);
-        if let Some(obj) = err.details.as_mut().and_then(Value::as_object_mut) {
-            let causes: Vec<Value> = causes
-                .iter()
-                .map(|c| json!({ "reason": "FieldValueInvalid", "message": c }))
-                .collect();
-            obj.insert("causes".into(), Value::Array(causes));
+        let joined = match causes {
+            [one] => one.clone(),
+            _ => format!("[{}]", causes.join(", ")),
+        };
+        let causes: Vec<Value> = causes
+            .iter()
+            .map(|c| {
+                let (field, message) = c.split_once(": ").unwrap_or(("", c));
+                json!({ "reason": cause_reason(message), "message": message, "field": field })
+            })
+            .collect();
+        let mut details = json!({ "name": name, "kind": info.kind, "causes": causes });
+        if !info.ty.group.is_empty()
+            && let Some(obj) = details.as_object_mut()
+        {
+            obj.insert("group".into(), info.ty.group.into());
         }
-        err
+        Self {
+            code: 422,
+            reason: "Invalid".into(),
+            message: format!("{} \"{name}\" is invalid: {joined}", info.kind),
+            details: Some(details),
+        }
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -156,6 +169,23 @@ impl ApiError {
         self.details = Some(json!({ "name": name, "kind": kind }));
         self
     }
+}
+
+/// The `CauseType` of a field error, from its message (`Invalid value: ...`).
+fn cause_reason(message: &str) -> &'static str {
+    const PREFIXES: [(&str, &str); 7] = [
+        ("Invalid value", "FieldValueInvalid"),
+        ("Required value", "FieldValueRequired"),
+        ("Duplicate value", "FieldValueDuplicate"),
+        ("Unsupported value", "FieldValueNotSupported"),
+        ("Too long", "FieldValueTooLong"),
+        ("Forbidden", "FieldValueForbidden"),
+        ("Internal error", "InternalError"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| message.starts_with(prefix))
+        .map_or("FieldValueInvalid", |(_, reason)| reason)
 }
 
 /// The `StatusReason` the API server uses for an HTTP status code.

@@ -1,5 +1,6 @@
 //! [`KubeEmulator`]: start the server and drive it from tests.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -150,6 +151,7 @@ impl KubeEmulator {
             active_watches: Arc::new(AtomicUsize::new(0)),
             bookmark_interval: config.bookmark_interval,
             server_address: addr.to_string(),
+            webhook_routes: Mutex::new(HashMap::new()),
         });
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let app = server::router(Arc::clone(&shared));
@@ -175,6 +177,14 @@ impl KubeEmulator {
 
     fn shared(&self) -> &Shared {
         &self.inner.shared
+    }
+
+    /// Makes the webhook Service `namespace/name` (a `clientConfig.service` of a
+    /// `ValidatingWebhookConfiguration`) reachable at `addr`: the emulator calls
+    /// `https://NAME.NAMESPACE.svc/PATH` resolved to `addr`, verifying the certificate for that
+    /// name with the `caBundle`.
+    pub fn route_webhook_service(&self, namespace: &str, name: &str, addr: SocketAddr) {
+        lock(&self.shared().webhook_routes).insert(format!("{namespace}/{name}"), addr);
     }
 
     /// The listening address.

@@ -32,16 +32,19 @@
 //! # let _ = url; Ok(()) }
 //! ```
 
+mod admission;
 mod error;
 mod faults;
 mod handle;
 mod managed;
 mod merge;
+mod openapi;
 mod resources;
 mod selector;
 mod server;
 mod store;
 mod strategy;
+mod table;
 mod watch;
 
 pub use error::{ApiError, EmulatorError};

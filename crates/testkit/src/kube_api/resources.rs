@@ -28,6 +28,12 @@ impl ResourceType {
     pub const EVENTS_V1: Self = Self::new("events.k8s.io", "v1", "events");
     /// coordination.k8s.io/v1 Leases.
     pub const LEASES: Self = Self::new("coordination.k8s.io", "v1", "leases");
+    /// admissionregistration.k8s.io/v1 ValidatingWebhookConfigurations.
+    pub const VALIDATING_WEBHOOKS: Self = Self::new(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingwebhookconfigurations",
+    );
     /// discovery.k8s.io/v1 EndpointSlices.
     pub const ENDPOINT_SLICES: Self = Self::new("discovery.k8s.io", "v1", "endpointslices");
 
@@ -190,6 +196,16 @@ pub(crate) static RESOURCES: &[ResourceInfo] = &[
         namespaced: true,
         status: false,
         storage: "endpointslices",
+        codec: Codec::Identity,
+        short_names: &[],
+    },
+    ResourceInfo {
+        ty: ResourceType::VALIDATING_WEBHOOKS,
+        kind: "ValidatingWebhookConfiguration",
+        singular: "validatingwebhookconfiguration",
+        namespaced: false,
+        status: false,
+        storage: "validatingwebhookconfigurations",
         codec: Codec::Identity,
         short_names: &[],
     },
@@ -384,7 +400,7 @@ mod tests {
         assert!(names.contains(&"services/status"));
         assert!(names.contains(&"nodes"));
         let groups = group_list();
-        assert_eq!(groups["groups"].as_array().unwrap().len(), 3);
+        assert_eq!(groups["groups"].as_array().unwrap().len(), 4);
         assert!(resource_list("apps", "v1").is_none());
     }
 }

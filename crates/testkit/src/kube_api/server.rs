@@ -2,6 +2,7 @@
 //! applies injected faults, dispatches to the store and records the audit log.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -10,17 +11,21 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+use http::HeaderValue;
+use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT, WARNING};
 use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{Value, json};
 use tokio::sync::watch as watch_channel;
 
+use super::admission;
 use super::error::ApiError;
 use super::faults::{AuditEntry, Faults};
 use super::managed::Scope;
-use super::resources::{self, ResourceInfo};
+use super::openapi;
+use super::resources::{self, ResourceInfo, ResourceType};
 use super::selector::{FieldSelector, Filter, LabelSelector};
 use super::store::{DeleteOpts, DeleteOutcome, ListOpts, PatchKind, Store, WriteCtx};
+use super::table;
 use super::watch::{self, WatchControl, WatchRequest, partial_metadata};
 
 /// State shared by the HTTP handler and the Rust handle.
@@ -35,6 +40,8 @@ pub(crate) struct Shared {
     pub bookmark_interval: Duration,
     /// `host:port` the server listens on.
     pub server_address: String,
+    /// Where webhook Services (`namespace/name`) are reached.
+    pub webhook_routes: Mutex<HashMap<String, SocketAddr>>,
 }
 
 /// Locks a std mutex, ignoring poisoning (a panicked test must not wedge the emulator).
@@ -91,8 +98,22 @@ async fn handle(
                 params: &params,
                 headers: &headers,
                 body: &body,
+                trial: false,
             };
-            let response = dispatch(&shared, &path, &req).unwrap_or_else(|e| status_response(&e));
+            let (result, warnings) = match field_validation(&shared, &path, &req) {
+                Ok(mut warnings) => {
+                    let (result, more) = admitted(&shared, &path, &req).await;
+                    warnings.extend(more);
+                    (result, warnings)
+                }
+                Err(e) => (Err(e), Vec::new()),
+            };
+            let mut response = result.unwrap_or_else(|e| status_response(&e));
+            for w in warnings {
+                if let Ok(v) = HeaderValue::from_str(&warning_header(&w)) {
+                    response.headers_mut().append(WARNING, v);
+                }
+            }
             (response, false)
         }
     };
@@ -112,6 +133,8 @@ struct Req<'a> {
     params: &'a HashMap<String, String>,
     headers: &'a HeaderMap,
     body: &'a Bytes,
+    /// The dry run of an admission check: never persisted, always the full object.
+    trial: bool,
 }
 
 impl Req<'_> {
@@ -124,14 +147,26 @@ impl Req<'_> {
     }
 
     fn meta_only(&self) -> bool {
-        self.headers
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("as=PartialObjectMetadata"))
+        !self.trial
+            && self
+                .headers
+                .get(ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("as=PartialObjectMetadata"))
+    }
+
+    /// `kubectl get` asks for a Table.
+    fn table(&self) -> bool {
+        !self.trial
+            && self
+                .headers
+                .get(ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(table::wanted)
     }
 
     fn dry_run(&self) -> bool {
-        self.param("dryRun") == Some("All")
+        self.trial || self.param("dryRun") == Some("All")
     }
 
     fn manager(&self) -> String {
@@ -189,6 +224,10 @@ fn parse_route(path: &str, server_address: &str) -> Result<Route, ApiError> {
     match segs.as_slice() {
         ["version"] => Ok(Route::Doc(resources::version())),
         ["healthz" | "readyz" | "livez"] => Ok(Route::Text("ok")),
+        ["openapi", "v3"] => Ok(Route::Doc(openapi::index())),
+        ["openapi", "v3", rest @ ..] => openapi::document(&rest.join("/"))
+            .map(Route::Doc)
+            .ok_or_else(not_found),
         ["api"] => Ok(Route::Doc(resources::core_versions(server_address))),
         ["api", version] => resources::resource_list("", version)
             .map(Route::Doc)
@@ -246,6 +285,167 @@ fn scoped_route(
     }
 }
 
+/// Server-side field validation of a create, update or patch body against the kind's schema:
+/// `fieldValidation=Strict` refuses unknown fields, `Ignore` accepts them, `Warn` (the
+/// default) accepts them with a warning each. JSON patches are not checked.
+fn field_validation(
+    shared: &Arc<Shared>,
+    path: &str,
+    req: &Req<'_>,
+) -> Result<Vec<String>, ApiError> {
+    let mode = req.param("fieldValidation").unwrap_or("Warn");
+    if mode == "Ignore"
+        || req.body.is_empty()
+        || !matches!(*req.method, Method::POST | Method::PUT | Method::PATCH)
+    {
+        return Ok(Vec::new());
+    }
+    if !matches!(mode, "Strict" | "Warn") {
+        return Err(ApiError::bad_request(format!(
+            "fieldValidation parameter unsupported: {mode}"
+        )));
+    }
+    let info = match parse_route(path, &shared.server_address) {
+        Ok(Route::Collection { info, .. } | Route::Item { info, .. }) => info,
+        _ => return Ok(Vec::new()),
+    };
+    if *req.method == Method::PATCH && matches!(patch_kind(req), Ok(PatchKind::Json) | Err(_)) {
+        return Ok(Vec::new());
+    }
+    let Some(body) = serde_json::from_slice::<Value>(req.body)
+        .ok()
+        .or_else(|| serde_yaml::from_slice::<Value>(req.body).ok())
+    else {
+        return Ok(Vec::new());
+    };
+    let unknown: Vec<String> = openapi::unknown_fields(info.ty, &body)
+        .into_iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    if mode == "Strict" {
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+            unknown.join(", "),
+            kind = info.kind,
+            version = info.ty.version,
+        )));
+    }
+    Ok(unknown)
+}
+
+/// `299 - "text"`, as the API server sends warnings.
+fn warning_header(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("299 - \"{escaped}\"")
+}
+
+/// Dispatches a request; a create or update first passes built-in validation (a dry run of
+/// the write) and then the validating webhooks ([`admission`]). Returns the response (or
+/// the error) and the webhooks' warnings.
+async fn admitted(
+    shared: &Arc<Shared>,
+    path: &str,
+    req: &Req<'_>,
+) -> (Result<Response, ApiError>, Vec<String>) {
+    match admitted_inner(shared, path, req).await {
+        Ok((response, warnings)) => (Ok(response), warnings),
+        Err((err, warnings)) => (Err(err), warnings),
+    }
+}
+
+type Failed = (ApiError, Vec<String>);
+
+fn no_warnings(e: ApiError) -> Failed {
+    (e, Vec::new())
+}
+
+async fn admitted_inner(
+    shared: &Arc<Shared>,
+    path: &str,
+    req: &Req<'_>,
+) -> Result<(Response, Vec<String>), Failed> {
+    let writes = matches!(*req.method, Method::POST | Method::PUT | Method::PATCH);
+    let hooks = if writes {
+        let configs = resources::info_for(ResourceType::VALIDATING_WEBHOOKS)
+            .map(|info| lock(&shared.store).all(info))
+            .unwrap_or_default();
+        admission::hooks(configs)
+    } else {
+        Vec::new()
+    };
+    if hooks.is_empty() {
+        return dispatch(shared, path, req)
+            .map(|r| (r, Vec::new()))
+            .map_err(no_warnings);
+    }
+    let (info, ns, name, subresource) =
+        match parse_route(path, &shared.server_address).map_err(no_warnings)? {
+            Route::Collection { info, ns } if *req.method == Method::POST => (info, ns, None, None),
+            Route::Item {
+                info,
+                ns,
+                name,
+                status,
+            } if *req.method != Method::POST => (info, ns, Some(name), status.then_some("status")),
+            _ => {
+                return dispatch(shared, path, req)
+                    .map(|r| (r, Vec::new()))
+                    .map_err(no_warnings);
+            }
+        };
+    let old = name
+        .as_deref()
+        .and_then(|n| lock(&shared.store).get(info, ns.as_deref(), n).ok());
+    let trial = Req {
+        trial: true,
+        ..*req
+    };
+    let tried = dispatch(shared, path, &trial).map_err(no_warnings)?;
+    let code = tried.status();
+    let body = axum::body::to_bytes(tried.into_body(), usize::MAX)
+        .await
+        .map_err(|e| no_warnings(ApiError::internal(format!("reading the dry run: {e}"))))?;
+    let object: Value = serde_json::from_slice(&body)
+        .map_err(|e| no_warnings(ApiError::internal(format!("reading the dry run: {e}"))))?;
+    let namespace_labels = ns.as_deref().and_then(|n| {
+        let info = resources::info_for(ResourceType::NAMESPACES)?;
+        lock(&shared.store)
+            .get(info, None, n)
+            .ok()
+            .map(|o| o["metadata"]["labels"].clone())
+    });
+    let manager = req.manager();
+    let attrs = admission::Attributes {
+        info,
+        namespace: ns.as_deref(),
+        subresource,
+        operation: if old.is_some() { "UPDATE" } else { "CREATE" },
+        object: &object,
+        old_object: old.as_ref(),
+        dry_run: req.dry_run(),
+        field_manager: &manager,
+        field_validation: req.param("fieldValidation"),
+        namespace_labels: namespace_labels.as_ref(),
+    };
+    let routes = lock(&shared.webhook_routes).clone();
+    let (warnings, verdict) = admission::admit(&hooks, &attrs, &routes).await;
+    if let Err(e) = verdict {
+        return Err((e, warnings));
+    }
+    let response = if req.dry_run() {
+        Ok(json_response(code, &object))
+    } else {
+        dispatch(shared, path, req)
+    };
+    match response {
+        Ok(r) => Ok((r, warnings)),
+        Err(e) => Err((e, warnings)),
+    }
+}
+
 fn dispatch(shared: &Arc<Shared>, path: &str, req: &Req<'_>) -> Result<Response, ApiError> {
     match parse_route(path, &shared.server_address)? {
         Route::Doc(doc) if req.method == Method::GET => Ok(json_response(StatusCode::OK, &doc)),
@@ -296,7 +496,15 @@ fn collection(
                     m.insert("remainingItemCount".into(), remaining.into());
                 }
             }
-            let list = if req.meta_only() {
+            let list = if req.table() {
+                table::table(
+                    info,
+                    &page.items,
+                    Some(page.resource_version.to_string()),
+                    req.param("includeObject"),
+                    true,
+                )
+            } else if req.meta_only() {
                 let items: Vec<Value> = page.items.iter().map(partial_metadata).collect();
                 json!({
                     "kind": "PartialObjectMetadataList",
@@ -368,6 +576,10 @@ fn start_watch(
             .filter(|t| *t > 0)
             .map(Duration::from_secs),
         meta_only: req.meta_only(),
+        table: req
+            .table()
+            .then(|| req.param("includeObject").unwrap_or("Metadata").to_string()),
+        columns_sent: std::sync::atomic::AtomicBool::new(false),
     };
     let start = lock(&shared.store).watch(info, req.param("resourceVersion"), send_initial_events);
     let body = match start {
@@ -433,6 +645,11 @@ fn item(
         }
     };
     match *req.method {
+        Method::GET if req.table() => {
+            let obj = lock(&shared.store).get(info, ns, name)?;
+            let t = table::table(info, &[obj], None, req.param("includeObject"), true);
+            Ok(json_response(StatusCode::OK, &t))
+        }
         Method::GET => {
             let obj = lock(&shared.store).get(info, ns, name)?;
             Ok(json_response(StatusCode::OK, &render(obj)))

@@ -332,6 +332,13 @@ impl Store {
             .take_while(move |(key, _)| key.0 == storage)
     }
 
+    /// Every object of one resource, served form, in key order.
+    pub fn all(&self, info: &ResourceInfo) -> Vec<Value> {
+        self.bucket(info.storage)
+            .map(|(_, obj)| info.encode(obj))
+            .collect()
+    }
+
     /// A served-form object.
     pub fn get(
         &self,

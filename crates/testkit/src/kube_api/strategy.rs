@@ -64,6 +64,9 @@ impl Allocator {
 /// Validation failures, each `field: message` as in the API server's `Invalid` causes.
 pub(crate) type Causes = Vec<String>;
 
+/// The API server's limit on the total size of an object's annotations (keys and values).
+const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
+
 /// Validates metadata common to all kinds.
 pub(crate) fn validate_meta(info: &ResourceInfo, obj: &Value, causes: &mut Causes) {
     let name = obj["metadata"]["name"].as_str().unwrap_or_default();
@@ -76,6 +79,17 @@ pub(crate) fn validate_meta(info: &ResourceInfo, obj: &Value, causes: &mut Cause
         causes.push(format!(
             "metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 name must consist of lower case alphanumeric characters, '-' or '.'"
         ));
+    }
+    if let Some(annotations) = obj["metadata"]["annotations"].as_object() {
+        let total: usize = annotations
+            .iter()
+            .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+            .sum();
+        if total > ANNOTATIONS_MAX_BYTES {
+            causes.push(format!(
+                "metadata.annotations: Too long: may not be more than {ANNOTATIONS_MAX_BYTES} bytes"
+            ));
+        }
     }
     if let Some(labels) = obj["metadata"]["labels"].as_object() {
         for (key, value) in labels {
@@ -258,6 +272,20 @@ fn has_node_port(port: &Value) -> bool {
     port["nodePort"].as_i64().is_some_and(|p| p != 0)
 }
 
+/// A port as the API server prints a duplicate (its internal type, as JSON).
+fn go_service_port(p: &Map<String, Value>) -> String {
+    let field = |key: &str, default: Value| p.get(key).cloned().unwrap_or(default).to_string();
+    format!(
+        "{{\"Name\":{},\"Protocol\":{},\"AppProtocol\":{},\"Port\":{},\"TargetPort\":{},\"NodePort\":{}}}",
+        field("name", "".into()),
+        field("protocol", "TCP".into()),
+        field("appProtocol", Value::Null),
+        field("port", 0.into()),
+        field("targetPort", 0.into()),
+        field("nodePort", 0.into()),
+    )
+}
+
 /// Service defaulting, ClusterIP/NodePort allocation and validation.
 fn prepare_service(
     old: Option<&Value>,
@@ -415,6 +443,43 @@ fn prepare_service(
         }
     }
 
+    // Source ranges.
+    if let Some(ranges) = spec
+        .get("loadBalancerSourceRanges")
+        .and_then(Value::as_array)
+        && !ranges.is_empty()
+    {
+        if ty != "LoadBalancer" {
+            causes.push(
+                "spec.loadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'"
+                    .into(),
+            );
+        }
+        for (i, range) in ranges.iter().enumerate() {
+            let text = range.as_str().unwrap_or_default();
+            if text.trim().parse::<ipnet::IpNet>().is_err() {
+                causes.push(format!(
+                    "spec.LoadBalancerSourceRanges[{i}]: Invalid value: \"{text}\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+                ));
+            }
+        }
+    }
+    // The class is chosen once, at creation or when becoming a load balancer.
+    let old_class = old_spec
+        .get("loadBalancerClass")
+        .and_then(Value::as_str)
+        .filter(|_| old_type == "LoadBalancer");
+    let new_class = spec.get("loadBalancerClass").and_then(Value::as_str);
+    if ty == "LoadBalancer"
+        && let Some(old_class) = old_class
+        && new_class != Some(old_class)
+    {
+        let shown = new_class.unwrap_or_default();
+        causes.push(format!(
+            "spec.loadBalancerClass: Invalid value: \"{shown}\": may not change once set"
+        ));
+    }
+
     // Ports.
     let ports_len = spec
         .get("ports")
@@ -428,6 +493,8 @@ fn prepare_service(
     }
     let mut names = BTreeSet::new();
     let mut own_node_ports = BTreeSet::new();
+    let mut node_port_keys = BTreeSet::new();
+    let mut port_keys = BTreeSet::new();
     let wants_node_ports = node_ports_wanted(spec);
     if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
         for (i, port) in ports.iter_mut().enumerate() {
@@ -453,6 +520,13 @@ fn prepare_service(
             if !p.contains_key("targetPort") {
                 p.insert("targetPort".into(), number.into());
             }
+            if let Some(target) = p.get("targetPort").and_then(Value::as_i64)
+                && !(1..=65535).contains(&target)
+            {
+                causes.push(format!(
+                    "spec.ports[{i}].targetPort: Invalid value: {target}: must be between 1 and 65535, inclusive"
+                ));
+            }
             let name = p
                 .get("name")
                 .and_then(Value::as_str)
@@ -463,9 +537,16 @@ fn prepare_service(
             } else if !name.is_empty() && !names.insert(name.clone()) {
                 causes.push(format!("spec.ports[{i}].name: Duplicate value: \"{name}\""));
             }
+            let protocol = p
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or("TCP")
+                .to_string();
             match p.get("nodePort").and_then(Value::as_i64) {
                 Some(np) if np != 0 => {
-                    if !(i64::from(NODE_PORT_MIN)..=i64::from(NODE_PORT_MAX)).contains(&np) {
+                    if !node_port_keys.insert((np, protocol.clone())) {
+                        causes.push(format!("spec.ports[{i}].nodePort: Duplicate value: {np}"));
+                    } else if !(i64::from(NODE_PORT_MIN)..=i64::from(NODE_PORT_MAX)).contains(&np) {
                         causes.push(format!(
                             "spec.ports[{i}].nodePort: Invalid value: {np}: provided port is not in the valid range. The range of valid ports is {NODE_PORT_MIN}-{NODE_PORT_MAX}"
                         ));
@@ -481,6 +562,12 @@ fn prepare_service(
                 _ => {
                     p.remove("nodePort");
                 }
+            }
+            if !port_keys.insert((number, protocol)) {
+                causes.push(format!(
+                    "spec.ports[{i}]: Duplicate value: {}",
+                    go_service_port(p)
+                ));
             }
         }
         if wants_node_ports {

@@ -25,6 +25,10 @@ pub(crate) struct WatchRequest {
     pub send_initial_events: bool,
     pub timeout: Option<Duration>,
     pub meta_only: bool,
+    /// Events carry one-row Tables (`kubectl get -w`), with this `includeObject`.
+    pub table: Option<String>,
+    /// Column definitions go with the first Table only, as the API server does.
+    pub columns_sent: std::sync::atomic::AtomicBool,
 }
 
 /// Emulator-wide watch plumbing.
@@ -67,6 +71,10 @@ pub(crate) fn error_body(status: &Value) -> Body {
 
 impl WatchRequest {
     fn render(&self, served: Value) -> Value {
+        if let Some(include) = &self.table {
+            let first = !self.columns_sent.swap(true, Ordering::SeqCst);
+            return super::table::table(self.info, &[served], None, Some(include), first);
+        }
         if self.meta_only {
             partial_metadata(&served)
         } else {

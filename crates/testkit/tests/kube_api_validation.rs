@@ -1,0 +1,192 @@
+//! The Kubernetes API emulator refuses the Services a real API server refuses, with the same
+//! field paths and messages (`../shared/real-kube/README.md`), as a `422 Invalid` Status whose
+//! causes kubectl prints.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use k8s_openapi::api::core::v1::Service;
+use kks_lb_testkit::kube_api::KubeEmulator;
+use kube::Client;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+fn client(emu: &KubeEmulator) -> Client {
+    Client::try_from(kube::Config::new(emu.url().parse().unwrap())).unwrap()
+}
+
+fn lb(name: &str, ports: Value) -> Service {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"type": "LoadBalancer", "ports": ports},
+    }))
+    .unwrap()
+}
+
+async fn refused(api: &Api<Service>, svc: &Service) -> kube::core::Status {
+    match api.create(&PostParams::default(), svc).await {
+        Err(kube::Error::Api(status)) => *status,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn causes(status: &kube::core::Status) -> Vec<String> {
+    status
+        .details
+        .as_ref()
+        .unwrap()
+        .causes
+        .iter()
+        .map(|c| format!("{}: {}", c.field, c.message))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_invalid_source_range_is_refused_as_a_real_api_server_words_it() {
+    let emu = KubeEmulator::start().await.unwrap();
+    let api: Api<Service> = Api::namespaced(client(&emu), "default");
+    let mut svc = lb(
+        "broken-web",
+        json!([{"name": "http", "port": 80, "nodePort": 30081}]),
+    );
+    svc.spec.as_mut().unwrap().load_balancer_source_ranges =
+        Some(vec!["203.0.113.0/24".into(), "10.0.0.0/33".into()]);
+    let status = refused(&api, &svc).await;
+    assert_eq!(status.code, 422);
+    assert_eq!(status.reason, "Invalid");
+    assert_eq!(
+        status.message,
+        "Service \"broken-web\" is invalid: spec.LoadBalancerSourceRanges[1]: Invalid value: \"10.0.0.0/33\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+    );
+    let details = status.details.as_ref().unwrap();
+    assert_eq!(details.kind, "Service");
+    assert_eq!(details.name, "broken-web");
+    assert_eq!(details.causes[0].field, "spec.LoadBalancerSourceRanges[1]");
+    assert_eq!(details.causes[0].reason, "FieldValueInvalid");
+    // Nothing was stored.
+    assert!(api.get_opt("broken-web").await.unwrap().is_none());
+
+    let mut two = svc.clone();
+    two.spec.as_mut().unwrap().load_balancer_source_ranges =
+        Some(vec!["foo".into(), "1.2.3.4".into()]);
+    assert_eq!(
+        causes(&refused(&api, &two).await),
+        [
+            "spec.LoadBalancerSourceRanges[0]: Invalid value: \"foo\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+            "spec.LoadBalancerSourceRanges[1]: Invalid value: \"1.2.3.4\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn duplicate_zero_and_missing_ports_are_refused() {
+    let emu = KubeEmulator::start().await.unwrap();
+    let api: Api<Service> = Api::namespaced(client(&emu), "default");
+
+    let dup = lb(
+        "dup",
+        json!([
+            {"name": "a", "port": 80, "nodePort": 31128},
+            {"name": "b", "port": 80, "nodePort": 31128},
+        ]),
+    );
+    let status = refused(&api, &dup).await;
+    assert_eq!(
+        causes(&status),
+        [
+            "spec.ports[1].nodePort: Duplicate value: 31128",
+            "spec.ports[1]: Duplicate value: {\"Name\":\"b\",\"Protocol\":\"TCP\",\"AppProtocol\":null,\"Port\":80,\"TargetPort\":80,\"NodePort\":31128}",
+        ]
+    );
+    assert!(
+        status.message.starts_with(
+            "Service \"dup\" is invalid: [spec.ports[1].nodePort: Duplicate value: 31128, "
+        ),
+        "{}",
+        status.message
+    );
+    assert_eq!(
+        status.details.as_ref().unwrap().causes[0].reason,
+        "FieldValueDuplicate"
+    );
+
+    // TCP and UDP on the same port number are fine.
+    let mixed = lb(
+        "mixed",
+        json!([{"name": "tcp", "port": 53}, {"name": "udp", "port": 53, "protocol": "UDP"}]),
+    );
+    api.create(&PostParams::default(), &mixed).await.unwrap();
+
+    let zero = lb("zero", json!([{"port": 0}]));
+    assert_eq!(
+        causes(&refused(&api, &zero).await),
+        [
+            "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive",
+            "spec.ports[0].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive",
+        ]
+    );
+
+    let none = lb("none", json!([]));
+    let status = refused(&api, &none).await;
+    assert_eq!(
+        status.message,
+        "Service \"none\" is invalid: spec.ports: Required value"
+    );
+    assert_eq!(
+        status.details.unwrap().causes[0].reason,
+        "FieldValueRequired"
+    );
+}
+
+#[tokio::test]
+async fn annotations_over_256_kib_are_too_long() {
+    let emu = KubeEmulator::start().await.unwrap();
+    let api: Api<Service> = Api::namespaced(client(&emu), "default");
+    let mut svc = lb("big", json!([{"port": 80}]));
+    svc.metadata.annotations = Some(
+        [("example.com/blob".to_owned(), "x".repeat(256 * 1024))]
+            .into_iter()
+            .collect(),
+    );
+    let status = refused(&api, &svc).await;
+    assert_eq!(
+        causes(&status),
+        ["metadata.annotations: Too long: may not be more than 262144 bytes"]
+    );
+    assert_eq!(
+        status.details.unwrap().causes[0].reason,
+        "FieldValueTooLong"
+    );
+    // Just under the limit (key + value) is accepted.
+    let key = "example.com/blob";
+    svc.metadata.annotations = Some(
+        [(key.to_owned(), "x".repeat(256 * 1024 - key.len()))]
+            .into_iter()
+            .collect(),
+    );
+    api.create(&PostParams::default(), &svc).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_load_balancer_class_may_not_change_once_set() {
+    let emu = KubeEmulator::start().await.unwrap();
+    let api: Api<Service> = Api::namespaced(client(&emu), "default");
+    let mut svc = lb("classy", json!([{"port": 80}]));
+    svc.spec.as_mut().unwrap().load_balancer_class = Some("x/y".into());
+    api.create(&PostParams::default(), &svc).await.unwrap();
+    let err = api
+        .patch(
+            "classy",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"loadBalancerClass": "x/z"}})),
+        )
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!("expected a refusal")
+    };
+    assert_eq!(
+        status.message,
+        "Service \"classy\" is invalid: spec.loadBalancerClass: Invalid value: \"x/z\": may not change once set"
+    );
+}
