@@ -153,6 +153,7 @@ pub struct Change {
 pub type Changes = BTreeMap<String, Change>;
 
 /// Exactly one OpenStack mutation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Step {
