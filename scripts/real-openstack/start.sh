@@ -164,7 +164,9 @@ if [ ${#need[@]} -gt 0 ]; then
       created_policy=1
     fi
     rc=0
-    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    # Another apt-get (a package the CI script installs) may hold the dpkg lock: wait for it.
+    { apt-get -o DPkg::Lock::Timeout=600 update -q &&
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
         --no-install-recommends "${need[@]}"; } >"$BASE/log/apt.log" 2>&1 || rc=$?
     [ "$created_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
     exit "$rc"
