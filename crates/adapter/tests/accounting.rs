@@ -48,6 +48,15 @@ async fn each_operation_stays_within_its_call_budget() {
         "one batch member update per pool: {add:?}"
     );
     assert_eq!(add.writes(), ports, "{add:?}");
+    assert_eq!(
+        add.reads(),
+        0,
+        "from the last observation: the batch PUTs and polls only: {add:?}"
+    );
+
+    let edit = get("edit connection-limit");
+    assert_eq!(edit.writes(), ports, "one listener PUT per port: {edit:?}");
+    assert_eq!(edit.reads(), 0, "the PUTs and polls only: {edit:?}");
 
     let delete = get("delete");
     assert_eq!(

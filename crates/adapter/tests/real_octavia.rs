@@ -289,7 +289,12 @@ async fn protocol_changes_replace_listeners_and_pools_on_a_live_load_balancer() 
     let plans = r.converge(&spec, &ns).await;
     assert_eq!(
         plans[0].steps.iter().map(Step::op).collect::<Vec<_>>(),
-        ["delete_pool", "create_pool"]
+        [
+            "delete_pool",
+            "create_pool",
+            "replace_members",
+            "create_healthmonitor"
+        ]
     );
     let l = &r.observed(&spec).await.unwrap().loadbalancer.listeners[0];
     assert_eq!(l.default_pool.as_ref().unwrap().protocol, Protocol::Proxy);

@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod keys;
+pub mod lenient;
 mod parse;
 mod render;
 pub mod spec;

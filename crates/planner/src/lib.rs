@@ -27,6 +27,6 @@ pub use config::{ApiVersion, Capabilities, ClusterConfig, cluster_tag, service_t
 pub use desired::{EligibleNode, desired, eligible_nodes, floating_ip_description, lb_name};
 pub use owner::{Ownership, Tag, ownership_of};
 pub use plan::{
-    Change, Changes, DeleteIntent, ObjKey, ObjRef, Plan, PlanError, PlanWarning, Step,
-    WarningReason, adapt, adapt_errors, floating_ip_is_ours, plan, plan_delete, settled,
+    Change, Changes, DeleteIntent, ObjKey, ObjRef, Plan, PlanError, PlanWarning, Recovery, Step,
+    WarningReason, adapt, adapt_errors, floating_ip_is_ours, plan, plan_delete, recovery, settled,
 };

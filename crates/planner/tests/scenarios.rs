@@ -721,3 +721,23 @@ fn udp_and_sctp_ports_get_their_own_monitor_types() {
         ]
     );
 }
+
+#[test]
+fn a_load_balancer_in_error_is_replaced_before_it_served_and_repaired_or_reported_after() {
+    use kks_lb_octavia_model::ProvisioningStatus;
+    use kks_lb_planner::{Recovery, recovery};
+    let spec = lb_spec("ns", "svc");
+    let d = desired(&spec, &nodes(3), &cluster_config());
+    let mut observed = live(&spec);
+    let unchanged = plan(&d, Some(&observed), &caps());
+    assert_eq!(recovery(&observed, false, &unchanged), Recovery::Healthy);
+    observed.loadbalancer.provisioning_status = Some(ProvisioningStatus::Error);
+    assert_eq!(recovery(&observed, false, &unchanged), Recovery::Replace);
+    assert_eq!(recovery(&observed, true, &unchanged), Recovery::Report);
+    let more = plan(
+        &desired(&spec, &nodes(4), &cluster_config()),
+        Some(&observed),
+        &caps(),
+    );
+    assert_eq!(recovery(&observed, true, &more), Recovery::Repair);
+}

@@ -8,7 +8,8 @@ use kks_lb_adapter::{Observation, Outcome, Ownership, observe_with};
 use kks_lb_annotations::{AnnotationError, parse_report};
 use kks_lb_octavia_model::{ProvisioningStatus, Topology};
 use kks_lb_planner::{
-    Plan, adapt, cluster_tag, desired, eligible_nodes, lb_name, plan, service_tag, settled,
+    Plan, Recovery, adapt, cluster_tag, desired, eligible_nodes, lb_name, plan, recovery,
+    service_tag, settled,
 };
 use kube::runtime::reflector::ObjectRef;
 use tokio::time::Instant;
@@ -123,11 +124,11 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
     }
     let changes = !plan.is_empty();
     ctx.events.publish_warnings(svc, &warnings, changes).await;
-    if let Some(o) = observed
-        .as_ref()
-        .filter(|o| o.loadbalancer.provisioning_status == Some(ProvisioningStatus::Error))
-    {
-        errored(ctx, svc, o, spec.load_balancer_id.is_none(), changes).await?;
+    if let Some(o) = observed.as_ref() {
+        let decision = recovery(o, spec.load_balancer_id.is_some(), &plan);
+        if decision != Recovery::Healthy {
+            errored(ctx, svc, o, decision).await?;
+        }
     }
     if let Some(id) = &stale_id {
         let note = format!(
@@ -205,16 +206,14 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
     })
 }
 
-/// A load balancer in provisioning status ERROR. One that never became ready (the Service
-/// has no `load-balancer-id` yet: a create failed) is deleted so the next reconcile creates
-/// it anew; a live one is repaired by a plan with steps, else reported and retried from a
-/// fresh observation.
+/// A load balancer in provisioning status ERROR, with the planner's [`Recovery`]: one that
+/// never became ready is deleted so the next reconcile creates it anew; a live one is
+/// repaired by the plan's steps, else reported and retried from a fresh observation.
 async fn errored(
     ctx: &Context,
     svc: &Service,
     observed: &Topology,
-    never_ready: bool,
-    changes: bool,
+    decision: Recovery,
 ) -> Result<()> {
     let lb = observed.loadbalancer.name.clone();
     let id = observed.loadbalancer.id.clone().unwrap_or_default();
@@ -222,22 +221,22 @@ async fn errored(
         &kube::runtime::reflector::ObjectRef::from_obj(svc),
         Some("ERROR".to_owned()),
     );
-    if never_ready {
-        super::remove::delete_observed(ctx, svc, observed.clone()).await?;
-        return Err(Error::Errored {
+    match decision {
+        Recovery::Healthy | Recovery::Repair => Ok(()),
+        Recovery::Replace => {
+            super::remove::delete_observed(ctx, svc, observed.clone()).await?;
+            Err(Error::Errored {
+                lb,
+                id,
+                replaced: true,
+            })
+        }
+        Recovery::Report => Err(Error::Errored {
             lb,
             id,
-            replaced: true,
-        });
+            replaced: false,
+        }),
     }
-    if changes {
-        return Ok(());
-    }
-    Err(Error::Errored {
-        lb,
-        id,
-        replaced: false,
-    })
 }
 
 /// An invalid Service: Events and a False condition, nothing else.

@@ -5,8 +5,7 @@ use std::time::Instant as StdInstant;
 
 use k8s_openapi::api::core::v1::Service;
 use kks_lb_adapter::{Observation, Ownership, observe_for_delete};
-use kks_lb_annotations::keys;
-use kks_lb_annotations::values::{Flag, Uuid};
+use kks_lb_annotations::lenient;
 use kks_lb_octavia_model::Topology;
 use kks_lb_planner::{
     DeleteIntent, cluster_tag, floating_ip_description, lb_name, plan_delete, service_tag,
@@ -33,33 +32,6 @@ enum Removal {
     Deleted,
 }
 
-fn annotation<'a>(svc: &'a Service, key: &str) -> Option<&'a str> {
-    svc.metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(key))
-        .map(String::as_str)
-}
-
-/// `keep-floatingip` as written. A value that does not parse keeps the address: detaching
-/// one the user wanted released can be undone, releasing one they wanted kept cannot.
-fn keep_floating_ip(svc: &Service) -> bool {
-    match annotation(svc, keys::KEEP_FLOATING_IP).map(str::parse::<Flag>) {
-        None => false,
-        Some(Ok(Flag(keep))) => keep,
-        Some(Err(_)) => true,
-    }
-}
-
-/// Whether the Service, as written, is internal. A value that does not parse counts as
-/// external: then an unbound floating IP of ours is still looked for, and released.
-fn internal(svc: &Service, default: bool) -> bool {
-    match annotation(svc, keys::INTERNAL).map(str::parse::<Flag>) {
-        None | Some(Err(_)) => default && annotation(svc, keys::INTERNAL).is_none(),
-        Some(Ok(Flag(internal))) => internal,
-    }
-}
-
 /// Deletes an observed load balancer of ours: releases (or, with `keep-floatingip`, only
 /// detaches) its floating IP, then one cascade delete. 404s count as gone.
 pub(super) async fn delete_observed(
@@ -68,7 +40,7 @@ pub(super) async fn delete_observed(
     observed: Topology,
 ) -> Result<()> {
     let intent = DeleteIntent {
-        keep_floatingip: keep_floating_ip(svc),
+        keep_floatingip: lenient::keep_floating_ip(svc),
     };
     let name = observed.loadbalancer.name.clone();
     let id = observed.loadbalancer.id.clone().unwrap_or_default();
@@ -119,9 +91,7 @@ async fn remove(ctx: &Context, svc: &Service) -> Result<Removal> {
         .get(client, &settings.cluster.provider)
         .await
         .map_err(Error::Capabilities)?;
-    let id = annotation(svc, keys::LOAD_BALANCER_ID)
-        .and_then(|v| v.parse::<Uuid>().ok())
-        .map(Uuid::into_string);
+    let id = lenient::load_balancer_id(svc);
     let mut owner = Ownership {
         name: name.clone(),
         cluster_tag: cluster_tag(&settings.cluster.cluster_id),
@@ -136,7 +106,7 @@ async fn remove(ctx: &Context, svc: &Service) -> Result<Removal> {
     };
     // Only the load balancer and its floating IP are read: the delete cascades. For an
     // external Service with no address bound, an unbound one of ours is looked for too.
-    let fip_description = (!internal(svc, settings.defaults.internal_lb)).then(|| {
+    let fip_description = (!lenient::internal(svc, settings.defaults.internal_lb)).then(|| {
         floating_ip_description(
             &settings.cluster,
             &namespace,
@@ -225,29 +195,4 @@ pub(super) async fn release(ctx: &Context, svc: &Service) -> Result<Done> {
         members: MembersKey::NONE,
         forget: true,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeMap;
-
-    fn with_keep(value: Option<&str>) -> Service {
-        let mut svc = Service::default();
-        if let Some(v) = value {
-            svc.metadata.annotations = Some(BTreeMap::from([(
-                keys::KEEP_FLOATING_IP.to_owned(),
-                v.to_owned(),
-            )]));
-        }
-        svc
-    }
-
-    #[test]
-    fn an_unparsable_keep_floatingip_keeps_the_address() {
-        assert!(!keep_floating_ip(&with_keep(None)));
-        assert!(!keep_floating_ip(&with_keep(Some("false"))));
-        assert!(keep_floating_ip(&with_keep(Some("TRUE"))));
-        assert!(keep_floating_ip(&with_keep(Some("yes please"))));
-    }
 }

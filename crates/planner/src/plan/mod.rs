@@ -249,3 +249,33 @@ pub fn settled(
         && t.floatingip.as_ref().is_none_or(|f| f.id.is_some());
     complete.then_some(t)
 }
+
+/// What to do about a load balancer in provisioning status `ERROR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// Nothing to recover: it is not in `ERROR`.
+    Healthy,
+    /// It never served (a create failed): delete it ([`plan_delete`]); the next plan creates
+    /// it anew.
+    Replace,
+    /// It served before and the plan changes it: the plan's steps are the repair.
+    Repair,
+    /// It served before and nothing would change: report it and look again later.
+    Report,
+}
+
+/// Decides how to recover `observed` (SPEC.md §8: a load balancer that ends in `ERROR` on
+/// create is deleted and created again; a live one is repaired by its plan, else reported).
+/// `ever_ready`: the Service already recorded this load balancer (its `load-balancer-id`).
+pub fn recovery(observed: &Topology, ever_ready: bool, plan: &Plan) -> Recovery {
+    use kks_lb_octavia_model::ProvisioningStatus;
+    if observed.loadbalancer.provisioning_status != Some(ProvisioningStatus::Error) {
+        Recovery::Healthy
+    } else if !ever_ready {
+        Recovery::Replace
+    } else if !plan.is_empty() {
+        Recovery::Repair
+    } else {
+        Recovery::Report
+    }
+}
