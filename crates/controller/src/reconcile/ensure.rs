@@ -6,7 +6,7 @@ use std::time::Instant as StdInstant;
 use k8s_openapi::api::core::v1::Service;
 use kks_lb_adapter::{Observation, Outcome, Ownership, observe_with};
 use kks_lb_annotations::{AnnotationError, parse_report};
-use kks_lb_octavia_model::{ProvisioningStatus, Topology};
+use kks_lb_octavia_model::Topology;
 use kks_lb_planner::{
     Plan, Recovery, adapt, cluster_tag, desired, eligible_nodes, lb_name, plan, recovery,
     service_tag, settled,
