@@ -4,10 +4,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kks_lb_octavia_model::api::neutron::CreateFloatingIp;
+use kks_lb_octavia_model::api::octavia::{
+    CreateHealthMonitor, CreateListener, CreateLoadBalancer, CreateMember, CreatePool,
+    MembersBatchUpdate,
+};
+use kks_lb_octavia_model::bodies::create_floating_ip;
 use kks_lb_octavia_model::{ListenerKey, Protocol, ProvisioningStatus, Topology};
 use kks_lb_planner::{Changes, ObjKey, ObjRef, Plan, Step};
 use reqwest::Method;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -256,32 +262,6 @@ impl Executor {
     }
 }
 
-/// Removes `null` values and observed-only fields (ids, statuses) from a request body.
-fn request_body(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut out = Map::new();
-            for (k, x) in m {
-                // Empty tag lists are the default, and Octavia below 2.5 refuses the field.
-                let empty_tags = k == "tags" && x.as_array().is_some_and(Vec::is_empty);
-                if x.is_null()
-                    || empty_tags
-                    || matches!(
-                        k.as_str(),
-                        "id" | "provisioning_status" | "operating_status" | "vip_port_id"
-                    )
-                {
-                    continue;
-                }
-                out.insert(k.clone(), request_body(x));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(request_body).collect()),
-        other => other.clone(),
-    }
-}
-
 fn changes_body(changes: &Changes) -> Value {
     Value::Object(
         changes
@@ -484,11 +464,9 @@ impl Run<'_> {
         }
     }
 
-    fn with_project(&self, mut body: Value) -> Value {
-        if let (Some(p), Some(m)) = (self.ex.client.noauth_project(), body.as_object_mut()) {
-            m.insert("project_id".into(), Value::String(p.to_owned()));
-        }
-        body
+    /// The project sent with every create in noauth mode.
+    fn project(&self) -> Option<String> {
+        self.ex.client.noauth_project().map(str::to_owned)
     }
 
     /// Records the ids of a listener (and its default pool) from a create response.
@@ -694,7 +672,7 @@ impl Run<'_> {
         body: Value,
         find: Find<'_>,
     ) -> Result<Value> {
-        let body = json!({ kind: self.with_project(body) });
+        let body = json!({ kind: body });
         let r = self
             .create(Service::Octavia, &["lbaas", collection], &body, find)
             .await?;
@@ -708,7 +686,10 @@ impl Run<'_> {
         let _enter = span.enter();
         match step {
             Step::CreateLoadbalancer { loadbalancer } => {
-                let body = json!({ "loadbalancer": self.with_project(request_body(&to_json(loadbalancer)?)) });
+                let body = json!({ "loadbalancer": to_json(&CreateLoadBalancer {
+                    project_id: self.project(),
+                    ..CreateLoadBalancer::from(loadbalancer)
+                })? });
                 let find = Find::Loadbalancer {
                     name: &loadbalancer.name,
                     tags: &loadbalancer.tags,
@@ -795,15 +776,17 @@ impl Run<'_> {
                 default_pool,
             } => {
                 let lb = self.resolve(n, op, loadbalancer)?;
-                let mut body = request_body(&to_json(listener)?);
-                if let Some(m) = body.as_object_mut() {
-                    m.remove("default_pool");
-                    m.insert("loadbalancer_id".into(), Value::String(lb.clone()));
-                    if let Some(p) = default_pool {
-                        let pool = self.resolve(n, op, p)?;
-                        m.insert("default_pool_id".into(), Value::String(pool));
-                    }
-                }
+                let default_pool_id = match default_pool {
+                    Some(p) => Some(self.resolve(n, op, p)?),
+                    None => None,
+                };
+                let body = to_json(&CreateListener {
+                    loadbalancer_id: Some(lb.clone()),
+                    default_pool_id,
+                    default_pool: None,
+                    project_id: self.project(),
+                    ..CreateListener::from(listener)
+                })?;
                 let find = Find::Listener {
                     lb: &lb,
                     key: listener.key(),
@@ -823,16 +806,18 @@ impl Run<'_> {
             Step::CreatePool { parent, key, pool } => {
                 let parent_id = self.resolve(n, op, parent)?;
                 let lb = self.lb_id().unwrap_or_default();
-                let mut body = request_body(&to_json(pool)?);
-                if let Some(m) = body.as_object_mut() {
-                    m.remove("members");
-                    m.remove("healthmonitor");
-                    let field = match parent.key {
-                        ObjKey::Loadbalancer => "loadbalancer_id",
-                        _ => "listener_id",
-                    };
-                    m.insert(field.into(), Value::String(parent_id));
-                }
+                let (loadbalancer_id, listener_id) = match parent.key {
+                    ObjKey::Loadbalancer => (Some(parent_id), None),
+                    _ => (None, Some(parent_id)),
+                };
+                let body = to_json(&CreatePool {
+                    loadbalancer_id,
+                    listener_id,
+                    members: None,
+                    healthmonitor: None,
+                    project_id: self.project(),
+                    ..CreatePool::from(pool)
+                })?;
                 let find = Find::Pool {
                     lb: &lb,
                     name: &pool.name,
@@ -855,7 +840,9 @@ impl Run<'_> {
             }
             Step::ReplaceMembers { pool, members } => {
                 let id = self.resolve(n, op, pool)?;
-                let body = json!({ "members": request_body(&to_json(members)?) });
+                let body = to_json(&MembersBatchUpdate {
+                    members: members.iter().map(CreateMember::from).collect(),
+                })?;
                 self.octavia(
                     Method::PUT,
                     &["lbaas", "pools", &id, "members"],
@@ -869,10 +856,11 @@ impl Run<'_> {
                 healthmonitor,
             } => {
                 let p = self.resolve(n, op, pool)?;
-                let mut body = request_body(&to_json(healthmonitor)?);
-                if let Some(m) = body.as_object_mut() {
-                    m.insert("pool_id".into(), Value::String(p.clone()));
-                }
+                let body = to_json(&CreateHealthMonitor {
+                    pool_id: Some(p.clone()),
+                    project_id: self.project(),
+                    ..CreateHealthMonitor::from(healthmonitor)
+                })?;
                 let hm = self
                     .create_child(
                         "healthmonitor",
@@ -909,11 +897,10 @@ impl Run<'_> {
                         "no floating-network-id configured for external load balancers".into(),
                     )
                 })?;
-                let body = json!({ "floatingip": self.with_project(json!({
-                    "floating_network_id": network,
-                    "port_id": port,
-                    "description": floatingip.description,
-                })) });
+                let body = json!({ "floatingip": to_json(&CreateFloatingIp {
+                    project_id: self.project(),
+                    ..create_floating_ip(floatingip, &network, &port)
+                })? });
                 let find = Find::Floatingip {
                     port: &port,
                     description: &floatingip.description,
@@ -1029,27 +1016,5 @@ impl Run<'_> {
             }),
             None => Ok(Some(str_at(&fip, "/id").unwrap_or_default().to_owned())),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_bodies_drop_nulls_ids_and_statuses_at_every_depth() {
-        let v = json!({
-            "id": "x", "name": "lb", "vip_address": null, "provisioning_status": "ACTIVE",
-            "listeners": [{"id": "l", "protocol": "TCP", "default_pool": {"members": [{"id": "m", "address": "10.0.0.1", "monitor_port": null}]}}]
-        });
-        assert_eq!(
-            request_body(&json!({"name": "l", "tags": []})),
-            json!({"name": "l"}),
-            "empty tags are left out"
-        );
-        assert_eq!(
-            request_body(&v),
-            json!({"name": "lb", "listeners": [{"protocol": "TCP", "default_pool": {"members": [{"address": "10.0.0.1"}]}}]})
-        );
     }
 }

@@ -10,6 +10,7 @@
 //! This crate is pure: no async, no I/O, no clocks.
 
 pub mod api;
+pub mod bodies;
 pub mod enums;
 pub mod topology;
 

@@ -1,9 +1,6 @@
 //! Inputs of the planner besides the Service: the cluster's configuration and the cloud's
 //! capabilities.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 /// What the planner needs to know about the cluster and its cloud configuration.
@@ -53,50 +50,7 @@ pub fn service_tag(service_uid: &str) -> String {
     format!("kks-lb-service:{service_uid}")
 }
 
-/// An Octavia API version `major.minor`, as `GET /` of the Octavia endpoint reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ApiVersion {
-    /// Major version (2).
-    pub major: u16,
-    /// Minor version.
-    pub minor: u16,
-}
-
-impl ApiVersion {
-    /// `2.minor`.
-    pub const fn v2(minor: u16) -> Self {
-        ApiVersion { major: 2, minor }
-    }
-}
-
-impl fmt::Display for ApiVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
-    }
-}
-
-/// A malformed API version.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid Octavia API version {0:?}: expected MAJOR.MINOR, e.g. 2.27")]
-pub struct InvalidApiVersion(pub String);
-
-impl FromStr for ApiVersion {
-    type Err = InvalidApiVersion;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim().trim_start_matches('v');
-        let (major, minor) = t
-            .split_once('.')
-            .ok_or_else(|| InvalidApiVersion(s.to_owned()))?;
-        let parse = |x: &str| {
-            x.parse::<u16>()
-                .map_err(|_| InvalidApiVersion(s.to_owned()))
-        };
-        Ok(ApiVersion {
-            major: parse(major)?,
-            minor: parse(minor)?,
-        })
-    }
-}
+pub use kks_lb_octavia_model::api::octavia::{ApiVersion, InvalidApiVersion};
 
 /// What the cloud supports, discovered by the adapter and handed to the planner as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +72,7 @@ impl Default for Capabilities {
 }
 
 impl Capabilities {
-    fn at_least(&self, minor: u16) -> bool {
+    fn at_least(&self, minor: u32) -> bool {
         self.api_version >= ApiVersion::v2(minor)
     }
 
@@ -190,7 +144,7 @@ mod tests {
             ApiVersion::v2(9) < ApiVersion::v2(12),
             "2.9 is older than 2.12"
         );
-        assert!("2".parse::<ApiVersion>().is_err());
+        assert_eq!("2".parse::<ApiVersion>(), Ok(ApiVersion::v2(0)));
         assert!("two.one".parse::<ApiVersion>().is_err());
     }
 

@@ -197,7 +197,7 @@ pub fn arb_cluster_config() -> impl Strategy<Value = ClusterConfig> {
 
 /// Cloud capabilities: any Octavia 2.0–2.30, amphora or ovn.
 pub fn arb_capabilities() -> impl Strategy<Value = Capabilities> {
-    (0u16..=30, prop::sample::select(vec!["amphora", "ovn"])).prop_map(|(minor, provider)| {
+    (0u32..=30, prop::sample::select(vec!["amphora", "ovn"])).prop_map(|(minor, provider)| {
         Capabilities {
             api_version: ApiVersion::v2(minor),
             provider: provider.to_owned(),

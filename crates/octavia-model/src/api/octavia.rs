@@ -1245,8 +1245,10 @@ pub struct Version {
     pub links: Vec<Link>,
 }
 
-/// An Octavia API version, ordered by (major, minor): `v2.5 < v2.12 < v2.30`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// An Octavia API version, ordered by (major, minor): `v2.5 < v2.12 < v2.30`. The one version
+/// type of kks-lb: the emulator, the adapter's discovery and the planner's capabilities.
+/// Displayed as `2.30`; parsed from `v2.30`, `2.30` and `v2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ApiVersion {
     /// Major version (2).
     pub major: u32,
@@ -1258,6 +1260,11 @@ impl ApiVersion {
     /// `major.minor`.
     pub const fn new(major: u32, minor: u32) -> Self {
         ApiVersion { major, minor }
+    }
+
+    /// `2.minor`.
+    pub const fn v2(minor: u32) -> Self {
+        ApiVersion { major: 2, minor }
     }
 
     /// `(major, minor)`.
@@ -1273,7 +1280,7 @@ impl ApiVersion {
 
 impl fmt::Display for ApiVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v{}.{}", self.major, self.minor)
+        write!(f, "{}.{}", self.major, self.minor)
     }
 }
 
@@ -1403,7 +1410,11 @@ mod tests {
         assert!(v("v2.5") < v("v2.12"));
         assert!(v("v2.30") > v("2.29"));
         assert_eq!(v("v2"), ApiVersion::new(2, 0));
-        assert_eq!(v("v2.30").to_string(), "v2.30");
+        assert_eq!(
+            v("v2.30").to_string(),
+            "2.30",
+            "shown as in messages: cloud has 2.30"
+        );
         assert!(v("v2.12").at_least(2, 12));
         assert!(!v("v2.11").at_least(2, 12));
         assert!("two".parse::<ApiVersion>().is_err());
