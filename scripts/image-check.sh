@@ -195,5 +195,6 @@ for _ in $(seq 300); do kill -0 "$controller" 2>/dev/null || break; sleep 0.1; d
 kill -0 "$controller" 2>/dev/null && fail "still running 30 s after SIGTERM"
 wait "$controller" || code=$?
 [[ $code == 0 ]] || fail "exit code $code after SIGTERM: $(tail -n 20 "$run/controller.log")"
-rm -rf "$root/etc/kks-lb" "$root/etc/hosts"
+# Keep the archive; the unpacked copies are only worth keeping to look at a failure.
+rm -rf "$oci" "$root" "$run" "$stage" "$work/context"
 echo "image check passed: $image:$version ($archive)"
