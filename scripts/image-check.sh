@@ -12,8 +12,8 @@
 #    --help, then a start against the Kubernetes and OpenStack emulators that answers
 #    /healthz and /readyz, reconciles a Service to a load balancer, and stops on SIGTERM.
 #
-# Runs on a bare Debian machine as root (installs buildah when missing). Run after the test
-# build: the emulators come from the debug build the tests use.
+# Runs on a bare Debian machine as root (installs buildah, jq, curl and binutils when missing).
+# Run after the tests: the emulators come from their debug build, so nothing is built twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,11 +29,16 @@ fail() {
   exit 1
 }
 
-if ! command -v buildah >/dev/null; then
-  step "installing buildah"
+missing=()
+for tool in buildah:buildah jq:jq curl:curl readelf:binutils; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+[[ -e /etc/ssl/certs/ca-certificates.crt ]] || missing+=(ca-certificates)
+if ((${#missing[@]})); then
+  step "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends buildah ca-certificates >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 step "building the static binary and the root filesystem (scripts/image-rootfs.sh)"
