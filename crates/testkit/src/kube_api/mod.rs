@@ -39,6 +39,7 @@ mod handle;
 mod managed;
 mod merge;
 mod openapi;
+mod protobuf;
 mod resources;
 mod selector;
 mod server;

@@ -332,7 +332,13 @@ mod tests {
                      "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30080}, {"port": 443, "protocol": "TCP", "nodePort": 30443}]},
             "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}},
         });
-        let t = table(info, std::slice::from_ref(&svc), Some("7".into()), None, true);
+        let t = table(
+            info,
+            std::slice::from_ref(&svc),
+            Some("7".into()),
+            None,
+            true,
+        );
         let now = parse_rfc3339("2026-12-01T00:05:30Z").unwrap();
         assert_eq!(
             cells(info, &svc, now),
