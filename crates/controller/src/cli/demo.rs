@@ -350,12 +350,45 @@ async fn keep(
     )
     .map_err(|e| format!("create the webhook configuration: {e}"))?;
 
-    // Bring back the Service the tour deleted, so every example can be explored.
+    // Bring back the Service the tour deleted, so every example can be explored (once the
+    // controller removed its finalizer and the object is gone).
+    let (del_ns, del_name) = (
+        deleted.metadata.namespace.clone(),
+        deleted.metadata.name.clone().unwrap_or_default(),
+    );
+    for _ in 0..300 {
+        let present = kube
+            .get::<Service>(del_ns.as_deref(), &del_name)
+            .map_err(|e| e.to_string())?
+            .is_some();
+        if !present {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let mut again = deleted.clone();
     again.metadata.resource_version = None;
     again.metadata.uid = None;
-    kube.create_service(&again)
-        .map_err(|e| format!("create Service: {e}"))?;
+    let uid = kube
+        .create_service(&again)
+        .map_err(|e| format!("create Service: {e}"))?
+        .metadata
+        .uid;
+    let ns_of = del_ns.clone().unwrap_or_else(|| "default".to_owned());
+    for _ in 0..300 {
+        let ensured = kube
+            .events_for(&ns_of, &del_name)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .any(|e| {
+                e.reason.as_deref() == Some("EnsuredLoadBalancer")
+                    && e.regarding.as_ref().and_then(|r| r.uid.clone()) == uid
+            });
+        if ensured {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let kubeconfig = args
         .kubeconfig
