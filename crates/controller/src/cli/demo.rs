@@ -4,6 +4,11 @@
 //! `kks-lb-controller`), applies the example Services, shows a live table until every load
 //! balancer is ready, then adds a node and deletes a Service to show convergence, and prints the
 //! OpenStack calls it took.
+//!
+//! With `--keep`, everything keeps running after the tour: the deleted Service comes back, the
+//! admission webhook ([`crate::webhook`]) is served on 127.0.0.1 and registered in the emulator
+//! with deploy/webhook's `ValidatingWebhookConfiguration`, a kubeconfig is written
+//! (`--kubeconfig`), and the kubectl commands to try are printed; Ctrl-C stops (exit code 0).
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
