@@ -301,3 +301,80 @@ async fn failure_policy_decides_when_the_webhook_cannot_be_reached() {
     .await;
     assert_eq!(post(&env, &svc).await.0, 500);
 }
+
+#[test]
+fn the_manifests_keep_the_cluster_safe_and_pass_flags_the_controller_accepts() {
+    use clap::Parser;
+    let text =
+        std::fs::read_to_string(root().join("deploy/webhook/validatingwebhookconfiguration.yaml"))
+            .unwrap();
+    let config: Value = serde_yaml::from_str(&text).unwrap();
+    let hook = &config["webhooks"][0];
+    assert_eq!(hook["name"], WEBHOOK);
+    assert_eq!(hook["failurePolicy"], "Ignore");
+    assert_eq!(hook["sideEffects"], "None");
+    assert_eq!(hook["timeoutSeconds"], 2);
+    assert_eq!(hook["admissionReviewVersions"], json!(["v1"]));
+    assert_eq!(
+        hook["clientConfig"]["service"]["path"],
+        kks_lb_controller::webhook::PATH
+    );
+    assert_eq!(hook["rules"][0]["operations"], json!(["CREATE", "UPDATE"]));
+    assert_eq!(hook["rules"][0]["resources"], json!(["services"]));
+    assert_eq!(
+        hook["matchConditions"][0]["expression"],
+        "object.spec.type == 'LoadBalancer'"
+    );
+    assert_eq!(
+        hook["namespaceSelector"]["matchExpressions"][0],
+        json!({"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system"]})
+    );
+
+    let patch: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root().join("deploy/webhook/deployment-patch.yaml")).unwrap(),
+    )
+    .unwrap();
+    let container = &patch["spec"]["template"]["spec"]["containers"][0];
+    let env: Vec<(String, String)> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let flag = |name: &str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let args = kks_lb_controller::config::ControllerArgs::try_parse_from([
+        "kks-lb-controller",
+        "--webhook-addr",
+        &flag("KKS_LB_WEBHOOK_ADDR"),
+        "--webhook-cert-dir",
+        &flag("KKS_LB_WEBHOOK_CERT_DIR"),
+    ])
+    .unwrap();
+    assert_eq!(args.webhook_addr.unwrap().port(), 9443);
+    assert_eq!(
+        container["volumeMounts"][0]["mountPath"].as_str().unwrap(),
+        args.webhook_cert_dir.to_str().unwrap()
+    );
+    let service: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root().join("deploy/webhook/service.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        service["metadata"]["name"],
+        hook["clientConfig"]["service"]["name"]
+    );
+    assert_eq!(
+        service["spec"]["ports"][0]["port"],
+        hook["clientConfig"]["service"]["port"]
+    );
+}

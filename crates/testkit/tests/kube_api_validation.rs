@@ -190,3 +190,98 @@ async fn the_load_balancer_class_may_not_change_once_set() {
         "Service \"classy\" is invalid: spec.loadBalancerClass: Invalid value: \"x/z\": may not change once set"
     );
 }
+
+#[tokio::test]
+async fn field_validation_strict_refuses_unknown_fields_and_warn_accepts_them() {
+    let emu = KubeEmulator::start().await.unwrap();
+    let api: Api<Service> = Api::namespaced(client(&emu), "default");
+    api.create(&PostParams::default(), &lb("web", json!([{"port": 80}])))
+        .await
+        .unwrap();
+    let patch = json!({"spec": {"portz": 1, "ports": [{"port": 80, "nodePortz": 3}]}});
+    let strict = PatchParams::default().validation(kube::api::ValidationDirective::Strict);
+    let err = api
+        .patch("web", &strict, &Patch::Merge(patch.clone()))
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!("expected a refusal")
+    };
+    assert_eq!(status.code, 400);
+    assert_eq!(
+        status.message,
+        "Service in version \"v1\" cannot be handled as a Service: strict decoding error: unknown field \"spec.ports[0].nodePortz\", unknown field \"spec.portz\""
+    );
+    // Without the parameter (Warn), the write goes through with one warning per field.
+    let http = reqwest::Client::new();
+    let response = http
+        .patch(format!(
+            "{}/api/v1/namespaces/default/services/web",
+            emu.url()
+        ))
+        .header("content-type", "application/merge-patch+json")
+        .body(patch.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let warnings: Vec<&str> = response
+        .headers()
+        .get_all("warning")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "299 - \"unknown field \\\"spec.ports[0].nodePortz\\\"\"",
+            "299 - \"unknown field \\\"spec.portz\\\"\""
+        ]
+    );
+}
+
+#[tokio::test]
+async fn kubectl_gets_openapi_documents_and_tables() {
+    let emu = KubeEmulator::start().await.unwrap();
+    emu.add_node("worker-1", "10.0.0.11").unwrap();
+    let http = reqwest::Client::new();
+    let get = |path: &str, accept: &str| {
+        http.get(format!("{}{path}", emu.url()))
+            .header("accept", accept)
+            .send()
+    };
+    let index: Value = get("/openapi/v3", "application/json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = index["paths"]["api/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap();
+    let doc: Value = get(url, "application/json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["components"]["schemas"]["io.k8s.api.core.v1.Node"]["x-kubernetes-group-version-kind"]
+            [0]["kind"],
+        "Node"
+    );
+    let table: Value = get(
+        "/api/v1/nodes",
+        "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(table["kind"], "Table");
+    assert_eq!(table["columnDefinitions"][1]["name"], "Status");
+    assert_eq!(table["rows"][0]["cells"][0], "worker-1");
+    assert_eq!(table["rows"][0]["cells"][1], "Ready");
+    assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+}

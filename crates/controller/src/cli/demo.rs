@@ -4,6 +4,11 @@
 //! `kks-lb-controller`), applies the example Services, shows a live table until every load
 //! balancer is ready, then adds a node and deletes a Service to show convergence, and prints the
 //! OpenStack calls it took.
+//!
+//! With `--keep`, everything keeps running after the tour: the deleted Service comes back, the
+//! admission webhook ([`crate::webhook`]) is served on 127.0.0.1 and registered in the emulator
+//! with deploy/webhook's `ValidatingWebhookConfiguration`, a kubeconfig is written
+//! (`--kubeconfig`), and the kubectl commands to try are printed; Ctrl-C stops (exit code 0).
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -32,6 +37,14 @@ pub struct Args {
     /// Give up when the load balancers are not ready after this many seconds.
     #[arg(long, default_value_t = 120)]
     pub timeout_secs: u64,
+    /// After the tour, keep the emulators, the controller and its admission webhook running
+    /// until Ctrl-C, write a kubeconfig and print kubectl commands to try.
+    #[arg(long)]
+    pub keep: bool,
+    /// Where `--keep` writes the kubeconfig [default: kks-lb-demo/kubeconfig in the
+    /// temporary directory].
+    #[arg(long, value_name = "PATH", requires = "keep")]
+    pub kubeconfig: Option<std::path::PathBuf>,
 }
 
 const CLUSTER: &str = "demo";
@@ -274,6 +287,10 @@ async fn demo(args: &Args, out: &mut dyn Write) -> Result<(), String> {
     }
     say(out, &format!("  {total} calls in all\n"));
 
+    if args.keep {
+        keep(args, out, &kube, victim, &shutdown).await?;
+    }
+
     shutdown.cancel();
     match tokio::time::timeout(Duration::from_secs(10), controller).await {
         Ok(Ok(Ok(()))) => Ok(()),
@@ -281,6 +298,138 @@ async fn demo(args: &Args, out: &mut dyn Write) -> Result<(), String> {
         Ok(Err(e)) => Err(format!("controller task failed: {e}")),
         Err(_) => Err("controller did not stop within 10 s".into()),
     }
+}
+
+/// The webhook configuration shipped in deploy/webhook.
+const WEBHOOK_CONFIGURATION: &str =
+    include_str!("../../../../deploy/webhook/validatingwebhookconfiguration.yaml");
+
+/// `--keep`: the admission webhook behind the emulator, a kubeconfig, the commands to try,
+/// then wait for Ctrl-C.
+async fn keep(
+    args: &Args,
+    out: &mut dyn Write,
+    kube: &KubeEmulator,
+    deleted: &Service,
+    shutdown: &CancellationToken,
+) -> Result<(), String> {
+    use crate::webhook::{Policy, cert, server};
+
+    let dir = std::env::temp_dir().join(format!("kks-lb-demo-{}", std::process::id()));
+    let cert_dir = dir.join("webhook");
+    std::fs::create_dir_all(&cert_dir)
+        .map_err(|e| format!("cannot create {}: {e}", cert_dir.display()))?;
+    let pair = cert::generate(
+        &cert::service_names("kks-lb-webhook", "kube-system"),
+        Duration::from_secs(7 * 86_400),
+    )
+    .map_err(|e| e.to_string())?;
+    for (file, content) in [
+        (server::CERT_FILE, &pair.cert_pem),
+        (server::KEY_FILE, &pair.key_pem),
+    ] {
+        let path = cert_dir.join(file);
+        std::fs::write(&path, content)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let (addr, webhook) = server::bind(
+        server::WebhookConfig {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            cert_dir,
+            reload_every: Duration::from_secs(10),
+            policy: Policy::default(),
+        },
+        shutdown.child_token(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    tokio::spawn(webhook);
+    kube.route_webhook_service("kube-system", "kks-lb-webhook", addr);
+    let mut config: serde_json::Value = serde_yaml::from_str(WEBHOOK_CONFIGURATION)
+        .map_err(|e| format!("deploy/webhook/validatingwebhookconfiguration.yaml: {e}"))?;
+    config["webhooks"][0]["clientConfig"]["caBundle"] = cert::ca_bundle(&pair.ca_pem).into();
+    kube.create_value(
+        kks_lb_testkit::kube_api::ResourceType::VALIDATING_WEBHOOKS,
+        None,
+        config,
+    )
+    .map_err(|e| format!("create the webhook configuration: {e}"))?;
+
+    // Bring back the Service the tour deleted, so every example can be explored (once the
+    // controller removed its finalizer and the object is gone).
+    let (del_ns, del_name) = (
+        deleted.metadata.namespace.clone(),
+        deleted.metadata.name.clone().unwrap_or_default(),
+    );
+    for _ in 0..300 {
+        let present = kube
+            .get::<Service>(del_ns.as_deref(), &del_name)
+            .map_err(|e| e.to_string())?
+            .is_some();
+        if !present {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut again = deleted.clone();
+    again.metadata.resource_version = None;
+    again.metadata.uid = None;
+    let uid = kube
+        .create_service(&again)
+        .map_err(|e| format!("create Service: {e}"))?
+        .metadata
+        .uid;
+    let ns_of = del_ns.clone().unwrap_or_else(|| "default".to_owned());
+    for _ in 0..300 {
+        let ensured = kube
+            .events_for(&ns_of, &del_name)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .any(|e| {
+                e.reason.as_deref() == Some("EnsuredLoadBalancer")
+                    && e.regarding.as_ref().and_then(|r| r.uid.clone()) == uid
+            });
+        if ensured {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let kubeconfig = args
+        .kubeconfig
+        .clone()
+        .unwrap_or_else(|| dir.join("kubeconfig"));
+    kube.write_kubeconfig(&kubeconfig)
+        .map_err(|e| format!("cannot write {}: {e}", kubeconfig.display()))?;
+    let name = deleted.metadata.name.clone().unwrap_or_default();
+    let ns = deleted
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
+    say(
+        out,
+        &format!(
+            "\nThe emulators, the controller and its admission webhook keep running. \
+             Explore them with kubectl:\n\n\
+             \x20 export KUBECONFIG={kc}\n\
+             \x20 kubectl get svc -A\n\
+             \x20 kubectl describe service -n {ns} {name}           # the controller's Events\n\
+             \x20 kubectl apply -f examples/02-internal-microservice.yaml   # valid: applied\n\
+             \x20 kubectl apply -f examples/invalid/bad-annotations.yaml    # refused by the kks-lb webhook, every error\n\
+             \x20 kubectl apply -f examples/invalid/broken-service.yaml     # refused by the API server's own CIDR check\n\
+             \x20 kubectl annotate service -n {ns} {name} loadbalancer.openstack.org/lb-method=fastest\n\
+             \x20 kubectl get svc -n {ns} -w\n\
+             \nPress Ctrl-C to stop.\n",
+            kc = kubeconfig.display(),
+        ),
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    say(out, "\nStopping.\n");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }
 
 fn say(out: &mut dyn Write, text: &str) {

@@ -6,7 +6,12 @@
 //!
 //! - resources: core/v1 Services (+`/status`), Nodes (+`/status`), Namespaces (+`/status`),
 //!   Events; events.k8s.io/v1 Events (same storage as core Events); coordination.k8s.io/v1
-//!   Leases; discovery.k8s.io/v1 EndpointSlices; discovery documents and `/version`;
+//!   Leases; discovery.k8s.io/v1 EndpointSlices; admissionregistration.k8s.io/v1
+//!   ValidatingWebhookConfigurations; discovery documents and `/version`;
+//! - for kubectl: OpenAPI v3 documents (`kubectl explain`, server-side field validation with
+//!   `fieldValidation=Strict|Warn|Ignore`), `Table` responses for `kubectl get` (also in
+//!   watches), protobuf request bodies for Namespaces (`kubectl create namespace`; other kinds
+//!   get `415`);
 //! - list with label/field selectors, `limit`/`continue` paging and resourceVersion
 //!   semantics; watch (ADDED/MODIFIED/DELETED/BOOKMARK, resume from a resourceVersion,
 //!   `410 Expired` once history is compacted, `sendInitialEvents` streaming lists,
@@ -15,7 +20,12 @@
 //!   no-op detection, status kept apart from the main resource, finalizer-aware deletion;
 //!   JSON merge, strategic merge, JSON patch (failed `test` → 422) and server-side apply
 //!   with `managedFields`, conflicts and `force`;
-//! - Service defaulting and ClusterIP/NodePort/health-check-NodePort allocation;
+//! - Service defaulting and ClusterIP/NodePort/health-check-NodePort allocation, and a real
+//!   API server's Service validation (ports, duplicate ports, source-range CIDRs, annotation
+//!   size, `loadBalancerClass` immutability) with its field paths and messages;
+//! - validating admission webhooks after the built-in validation, as a real API server calls
+//!   them (`admission.k8s.io/v1` `AdmissionReview` over HTTPS with the `caBundle`, rules,
+//!   selectors, `matchConditions`, `failurePolicy`, timeout; warnings as `Warning` headers);
 //! - errors as `Status` objects (`NotFound`, `AlreadyExists`, `Conflict`, `Invalid`,
 //!   `Expired`, ...).
 //!
@@ -39,6 +49,7 @@ mod handle;
 mod managed;
 mod merge;
 mod openapi;
+mod protobuf;
 mod resources;
 mod selector;
 mod server;

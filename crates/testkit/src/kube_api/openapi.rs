@@ -65,6 +65,18 @@ fn schemas() -> &'static Schemas {
             generator.subschema_for::<ValidatingWebhookConfiguration>(),
         );
         let mut definitions = generator.take_definitions(true);
+        for (schema, property, extensions) in PATCH_EXTENSIONS {
+            if let Some(p) = definitions
+                .get_mut(*schema)
+                .and_then(|s| s.get_mut("properties"))
+                .and_then(|p| p.get_mut(*property))
+                .and_then(Value::as_object_mut)
+            {
+                for (k, v) in extensions() {
+                    p.insert(k, v);
+                }
+            }
+        }
         for (ty, name) in &names {
             let Some(info) = RESOURCES.iter().find(|r| r.ty == *ty) else {
                 continue;
@@ -76,6 +88,54 @@ fn schemas() -> &'static Schemas {
         Schemas { names, definitions }
     })
 }
+
+type Extensions = fn() -> Map<String, Value>;
+
+fn merge_by(key: &'static str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("x-kubernetes-patch-merge-key".into(), key.into());
+    m.insert("x-kubernetes-patch-strategy".into(), "merge".into());
+    m
+}
+
+/// The strategic-merge-patch metadata of the API server's schemas for the lists kubectl
+/// patches here (k8s-openapi's schemas do not carry it), so that `kubectl apply` merges list
+/// items by key instead of replacing the lists.
+const PATCH_EXTENSIONS: &[(&str, &str, Extensions)] = &[
+    ("io.k8s.api.core.v1.ServiceSpec", "ports", || {
+        let mut m = merge_by("port");
+        m.insert("x-kubernetes-list-type".into(), "map".into());
+        m.insert(
+            "x-kubernetes-list-map-keys".into(),
+            json!(["port", "protocol"]),
+        );
+        m
+    }),
+    ("io.k8s.api.core.v1.ServiceStatus", "conditions", || {
+        merge_by("type")
+    }),
+    ("io.k8s.api.core.v1.NodeStatus", "addresses", || {
+        merge_by("type")
+    }),
+    ("io.k8s.api.core.v1.NodeStatus", "conditions", || {
+        merge_by("type")
+    }),
+    (
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+        "ownerReferences",
+        || merge_by("uid"),
+    ),
+    (
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+        "finalizers",
+        || {
+            let mut m = Map::new();
+            m.insert("x-kubernetes-patch-strategy".into(), "merge".into());
+            m.insert("x-kubernetes-list-type".into(), "set".into());
+            m
+        },
+    ),
+];
 
 fn gvk(info: &ResourceInfo) -> Value {
     json!({ "group": info.ty.group, "version": info.ty.version, "kind": info.kind })
@@ -344,6 +404,9 @@ mod tests {
             json!([{"group": "", "version": "v1", "kind": "Service"}])
         );
         assert!(doc["components"]["schemas"]["io.k8s.api.core.v1.ServicePort"].is_object());
+        let ports =
+            &doc["components"]["schemas"]["io.k8s.api.core.v1.ServiceSpec"]["properties"]["ports"];
+        assert_eq!(ports["x-kubernetes-patch-merge-key"], "port");
         let patch = &doc["paths"]["/api/v1/namespaces/{namespace}/services/{name}"]["patch"];
         assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "Service");
         assert!(

@@ -22,6 +22,7 @@ use super::error::ApiError;
 use super::faults::{AuditEntry, Faults};
 use super::managed::Scope;
 use super::openapi;
+use super::protobuf;
 use super::resources::{self, ResourceInfo, ResourceType};
 use super::selector::{FieldSelector, Filter, LabelSelector};
 use super::store::{DeleteOpts, DeleteOutcome, ListOpts, PatchKind, Store, WriteCtx};
@@ -185,6 +186,14 @@ impl Req<'_> {
     fn json_body(&self) -> Result<Value, ApiError> {
         if self.body.is_empty() {
             return Err(ApiError::bad_request("the request body is empty"));
+        }
+        let protobuf = self
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with(protobuf::CONTENT_TYPE));
+        if protobuf {
+            return protobuf::decode(self.body);
         }
         serde_json::from_slice(self.body).map_err(|e| {
             ApiError::bad_request(format!("couldn't decode the request body as JSON: {e}"))
