@@ -13,6 +13,10 @@
 //! [`ArmedFault::fired`] resolves the moment a fault acts; for the "after commit" kinds once the
 //! upstream has answered and before anything is sent. [`CallCounter`]s count matching calls.
 //!
+//! The upstream's own address in an answer (the version documents' `links`, a `Location`
+//! header, pagination links) is rewritten to the proxy's, as a reverse proxy does, so a client
+//! that follows discovered endpoints keeps talking through the proxy. Nothing else is changed.
+//!
 //! Matching: the proxy serves one [`Service`] (given at start), so [`CallMatcher::service`]
 //! compares with that; [`CallMatcher::method`] and [`CallMatcher::mutating`] (`POST`, `PUT`,
 //! `PATCH`, `DELETE`) work as on the emulator; [`CallMatcher::path`], which the emulator
@@ -90,6 +94,8 @@ struct Inner {
     origin: String,
     /// The upstream's base path without a trailing `/` (`""` for the root).
     base_path: String,
+    /// `http://127.0.0.1:port` of the proxy, written where the answer names `origin`.
+    own_origin: String,
     client: reqwest::Client,
     arms: Mutex<Arms>,
 }
@@ -205,6 +211,7 @@ impl FaultProxy {
         let addr = listener.local_addr().map_err(ProxyError::Bind)?;
         let inner = Arc::new(Inner {
             service,
+            own_origin: format!("http://{addr}"),
             origin,
             base_path,
             client,
@@ -333,17 +340,31 @@ async fn forward(
     match sent {
         Ok(r) => {
             let status = r.status();
-            let headers = copy_headers(r.headers());
+            let mut headers = copy_headers(r.headers());
+            if let Some(v) = headers.get_mut(axum::http::header::LOCATION)
+                && let Ok(s) = v.to_str()
+                && let Ok(new) = s.replace(&inner.origin, &inner.own_origin).parse()
+            {
+                *v = new;
+            }
             match r.bytes().await {
                 Ok(body) => Answer {
                     status,
                     headers,
-                    body,
+                    body: rewrite(body, &inner.origin, &inner.own_origin),
                 },
                 Err(e) => failed(e),
             }
         }
         Err(e) => failed(e),
+    }
+}
+
+/// `body` with every `from` replaced by `to` (only when it is text and names `from`).
+fn rewrite(body: bytes::Bytes, from: &str, to: &str) -> bytes::Bytes {
+    match std::str::from_utf8(&body) {
+        Ok(text) if text.contains(from) => bytes::Bytes::from(text.replace(from, to)),
+        _ => body,
     }
 }
 
@@ -475,6 +496,15 @@ mod tests {
         );
         let e = split_upstream("https://127.0.0.1").unwrap_err().to_string();
         assert!(e.contains("https://127.0.0.1") && e.contains("http"), "{e}");
+    }
+
+    #[test]
+    fn the_upstreams_address_in_an_answer_becomes_the_proxys() {
+        let body = bytes::Bytes::from(r#"{"href": "http://127.0.0.1:9876/v2"}"#);
+        let out = rewrite(body, "http://127.0.0.1:9876", "http://127.0.0.1:4000");
+        assert_eq!(&out[..], br#"{"href": "http://127.0.0.1:4000/v2"}"#);
+        let other = bytes::Bytes::from_static(b"\xff\xfe");
+        assert_eq!(rewrite(other.clone(), "a", "b"), other);
     }
 
     #[test]

@@ -116,6 +116,15 @@ async fn without_faults_requests_and_answers_pass_unchanged() {
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(deleted.raw, "");
     assert_eq!(lb_names(&s.cloud), ["b"]);
+
+    // The version document's links name the proxy, so discovered endpoints go through it.
+    let direct = s.direct.get("/load-balancer/").await;
+    assert!(direct.raw.contains(s.cloud.url()), "{}", direct.raw);
+    let proxied = s.proxied.get("/load-balancer/").await;
+    let own = format!("http://{}", s.proxy.addr());
+    assert!(proxied.raw.contains(&own), "{}", proxied.raw);
+    assert!(!proxied.raw.contains(s.cloud.url()), "{}", proxied.raw);
+    assert_eq!(proxied.raw, direct.raw.replace(s.cloud.url(), &own));
 }
 
 #[tokio::test]
