@@ -3,7 +3,8 @@
 //! injected by a [`FaultProxy`] in front of each service. Without the `KKS_REAL_*` variables
 //! the test prints `skipped: ...` and passes.
 //!
-//! The subset: an example Service with one port (given a UID) is created and deleted; each
+//! The subset: an example Service with one port (given a UID) is created, given a fourth node
+//! and deleted; each
 //! mutating call of each operation meets in turn a commit then 504 and a crash after commit
 //! (the task dropped the moment the call took effect), and the first one a 503 before commit.
 //! Then the controller's retries run (observe, plan, execute until the plan is empty, or until
@@ -37,7 +38,7 @@ use kks_lb_planner::{
     plan_delete, service_tag,
 };
 use kks_lb_testkit::fault_proxy::FaultProxy;
-use kks_lb_testkit::fixtures::nodes;
+use kks_lb_testkit::fixtures::{NodeBuilder, nodes};
 use kks_lb_testkit::openstack::{CallMatcher, OneShotFault, Reply, Service};
 use serde_json::Value;
 
@@ -344,7 +345,20 @@ impl Run {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Create,
+    /// A fourth node: one batch member update.
+    AddNode,
     Delete,
+}
+
+/// The nodes before `op` and the nodes `op` aims for.
+fn node_sets(op: Op) -> (Vec<Node>, Vec<Node>) {
+    let three = nodes(3);
+    let mut four = three.clone();
+    four.push(NodeBuilder::new("node-4", "10.0.0.99").build());
+    match op {
+        Op::AddNode => (three, four),
+        Op::Create | Op::Delete => (three.clone(), three),
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -357,19 +371,19 @@ enum Fault {
 /// Mutating calls `op` makes on each service without faults.
 async fn mutating_calls(env: &Env, spec: &LbSpec, op: Op) -> Vec<(Service, u64)> {
     let r = Run::start(env).await;
-    let ns = nodes(3);
+    let (before, ns) = node_sets(op);
     let what = format!("counting {op:?}");
-    if op == Op::Delete {
-        r.converge(spec, &ns, &what).await;
+    if op != Op::Create {
+        r.converge(spec, &before, &what).await;
     }
     let o = r.octavia.count_calls(CallMatcher::mutating());
     let n = r.neutron.count_calls(CallMatcher::mutating());
     match op {
-        Op::Create => r.converge(spec, &ns, &what).await,
+        Op::Create | Op::AddNode => r.converge(spec, &ns, &what).await,
         Op::Delete => r.settle_delete(spec, &what).await,
     }
     let counts = vec![(Service::Octavia, o.seen()), (Service::Neutron, n.seen())];
-    if op == Op::Create {
+    if op != Op::Delete {
         r.settle_delete(spec, &what).await;
     }
     r.check_gone(spec, &what).await;
@@ -382,9 +396,9 @@ async fn one_fault(env: Env, spec: LbSpec, op: Op, service: Service, k: u64, fau
         spec.name
     );
     let r = Run::start(&env).await;
-    let ns = nodes(3);
-    if op == Op::Delete {
-        r.converge(&spec, &ns, &what).await;
+    let (before, ns) = node_sets(op);
+    if op != Op::Create {
+        r.converge(&spec, &before, &what).await;
     }
     let proxy = match service {
         Service::Neutron => &r.neutron,
@@ -398,7 +412,7 @@ async fn one_fault(env: Env, spec: LbSpec, op: Op, service: Service, k: u64, fau
     });
     let once = async {
         match op {
-            Op::Create => {
+            Op::Create | Op::AddNode => {
                 let _ = r.reconcile(&spec, &ns).await;
             }
             Op::Delete => {
@@ -415,9 +429,14 @@ async fn one_fault(env: Env, spec: LbSpec, op: Op, service: Service, k: u64, fau
     assert!(fired.is_some(), "{what}: the fault never acted");
     proxy.remove_fault(armed.id());
     match op {
-        Op::Create => {
+        Op::Create | Op::AddNode => {
             r.converge(&spec, &ns, &what).await;
             r.check_owned(&spec, &what).await;
+            let members = match observe(r.executor.client(), &r.ownership(&spec)).await {
+                Ok(Observation::Owned(t)) => t.member_count(),
+                other => panic!("{what}: {other:?}"),
+            };
+            assert_eq!(members, ns.len() * spec.ports.len(), "{what}: members");
             r.settle_delete(&spec, &what).await;
             r.check_gone(&spec, &format!("{what}, then deleted")).await;
         }
@@ -441,7 +460,7 @@ async fn no_single_fault_leaks_or_duplicates_on_the_real_stack() {
     assert_eq!(base.ports.len(), 1, "one port");
     let mut cases = Vec::new();
     let mut n = 0;
-    for op in [Op::Create, Op::Delete] {
+    for op in [Op::Create, Op::AddNode, Op::Delete] {
         let mut counting = base.clone();
         counting.name = format!("{}-count-{op:?}", base.name).to_lowercase();
         counting.uid = Some(format!("uid-{}", counting.name));
