@@ -6,8 +6,11 @@
 //!   controller run against unmodified.
 //! - [`model`]: a pure model of Octavia that applies a planner `Plan` to a `Topology`.
 //! - [`strategies`]: proptest strategies for Services, annotations, nodes and topologies.
+//! - [`fault_proxy`]: an HTTP reverse proxy with the emulator's one-shot faults, in front of
+//!   a real Octavia or Neutron.
 //! - [`fixtures`]: builders for Services, Nodes and cluster configuration.
 
+pub mod fault_proxy;
 pub mod fixtures;
 pub mod kube_api;
 pub mod model;

@@ -60,7 +60,9 @@ pub use config::{
 };
 pub use error::EmulatorError;
 pub use faults::{FaultId, FaultRule, Service};
+pub(crate) use oneshot::{Arm, Progress, Shot, is_mutating};
 pub use oneshot::{ArmedFault, CallCounter, CallMatcher, FaultKind, Fired, OneShotFault, Reply};
+pub(crate) use server::error_body;
 
 use state::{Shared, State, Urls};
 

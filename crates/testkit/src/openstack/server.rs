@@ -114,7 +114,7 @@ async fn not_found(req: Request) -> Response {
 }
 
 /// An error body in the service's shape, for injected faults and routing errors.
-fn error_body(service: Service, status: StatusCode, msg: &str) -> Response {
+pub(crate) fn error_body(service: Service, status: StatusCode, msg: &str) -> Response {
     match service {
         Service::Octavia => json(status, &Fault::new(status.as_u16(), msg)),
         Service::Neutron => {
