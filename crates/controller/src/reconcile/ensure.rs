@@ -73,7 +73,7 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
             .as_ref()
             .is_none_or(|id| t.loadbalancer.id.as_ref() == Some(id))
     });
-    let (mut observed, stale_id, read_at) = match cached {
+    let (observed, stale_id, read_at) = match cached {
         Some(t) => {
             let read_at = ctx.uncache(&oref).unwrap_or_else(Instant::now);
             (Some(t), None, read_at)
@@ -105,9 +105,6 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
             }
         }
     };
-    if let Some(o) = observed.as_mut() {
-        o.keep_floatingip = spec.keep_floating_ip;
-    }
     let plan = plan(&want, observed.as_ref(), &caps);
     warnings.extend(
         plan.warnings
