@@ -55,7 +55,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::openstack::{
     Arm, ArmedFault, CallCounter, CallMatcher, FaultId, FaultKind, Fired, OneShotFault, Progress,
-    Reply, Service, Shot, error_body, is_mutating,
+    Reply, Service, Shot, error_body, is_mutating, shoot,
 };
 
 /// Why a proxy could not start.
@@ -139,37 +139,15 @@ impl Inner {
     /// earliest armed whose `nth` it is (as the emulator does).
     fn observe(&self, method: &Method, path: &str) -> Option<Shot> {
         let mut arms = self.arms();
-        let mut shot: Option<Shot> = None;
-        for (prefix, arm) in &mut arms.arms {
+        let service = self.service;
+        shoot(arms.arms.iter_mut().map(|(prefix, arm)| {
             let m = &arm.matcher;
             let matches = m.method.as_ref().is_none_or(|x| x == method)
-                && m.service.is_none_or(|s| s == self.service)
+                && m.service.is_none_or(|s| s == service)
                 && prefix.as_deref().is_none_or(|p| path.starts_with(p))
-                && (!m.mutating || is_mutating(method, self.service));
-            if !matches {
-                continue;
-            }
-            let index = arm.progress.borrow().seen;
-            arm.progress.send_modify(|p| p.seen += 1);
-            let Some((nth, kind)) = arm.fault else {
-                continue;
-            };
-            if nth != index || arm.progress.borrow().fired.is_some() {
-                continue;
-            }
-            match &mut shot {
-                Some(s) => s.targets.push(arm.progress.clone()),
-                None => {
-                    shot = Some(Shot {
-                        kind,
-                        index,
-                        targets: vec![arm.progress.clone()],
-                        release: arm.progress.subscribe(),
-                    });
-                }
-            }
-        }
-        shot
+                && (!m.mutating || is_mutating(method, service));
+            (arm, matches)
+        }))
     }
 }
 

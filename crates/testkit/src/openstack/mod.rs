@@ -60,7 +60,7 @@ pub use config::{
 };
 pub use error::EmulatorError;
 pub use faults::{FaultId, FaultRule, Service};
-pub(crate) use oneshot::{Arm, Progress, Shot, is_mutating};
+pub(crate) use oneshot::{Arm, Progress, Shot, is_mutating, shoot};
 pub use oneshot::{ArmedFault, CallCounter, CallMatcher, FaultKind, Fired, OneShotFault, Reply};
 pub(crate) use server::error_body;
 

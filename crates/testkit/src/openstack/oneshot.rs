@@ -234,9 +234,18 @@ pub(crate) fn observe(
     service: Service,
     path: &str,
 ) -> Option<Shot> {
+    shoot(arms.iter_mut().map(|a| {
+        let matches = a.matcher.matches(method, service, path);
+        (a, matches)
+    }))
+}
+
+/// [`observe`] over any arms, each with whether the call matches it by the caller's rules
+/// (the fault proxy matches path prefixes of one upstream).
+pub(crate) fn shoot<'a>(arms: impl Iterator<Item = (&'a mut Arm, bool)>) -> Option<Shot> {
     let mut shot: Option<Shot> = None;
-    for arm in arms.iter_mut() {
-        if !arm.matcher.matches(method, service, path) {
+    for (arm, matches) in arms {
+        if !matches {
             continue;
         }
         let index = arm.progress.borrow().seen;
