@@ -17,6 +17,9 @@ use std::fmt;
 pub const CLUSTER_TAG_PREFIX: &str = "kks-lb-cluster:";
 /// Prefix of the Service ownership tag.
 pub const SERVICE_TAG_PREFIX: &str = "kks-lb-service:";
+/// Tag of a floating IP its Service keeps (`keep-floatingip`): reserved to that Service's
+/// name after the Service is gone, and never collected as an orphan.
+pub const KEEP_TAG: &str = "kks-lb-keep";
 
 /// An ownership tag, parsed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,6 +83,17 @@ impl Marks {
         marks
     }
 
+    /// The marks that decide ownership: the tags when any ownership tag is set (they are the
+    /// attribute the planner repairs, e.g. after a recreated Service adopted the object),
+    /// else the owner marker its description was created with.
+    pub fn effective(tags: &[String], description: &str) -> Marks {
+        if tags.iter().any(|t| Tag::parse(t).is_some()) {
+            Marks::of(tags, "")
+        } else {
+            Marks::of(&[], description)
+        }
+    }
+
     /// Whether nothing marks the object as kks-lb's.
     pub fn is_empty(&self) -> bool {
         self.clusters.is_empty() && self.services.is_empty()
@@ -133,7 +147,7 @@ impl Ownership {
     /// Whether a floating IP is this Service's: marked (tags or description) for this cluster
     /// and not for another Service.
     pub fn owns_floating_ip(&self, tags: &[String], description: &str) -> bool {
-        let marks = Marks::of(tags, description);
+        let marks = Marks::effective(tags, description);
         marks.clusters.iter().any(|c| c == self.cluster_id())
             && marks
                 .services
@@ -162,6 +176,10 @@ pub fn ownership_of(owner: &Ownership, name: &str, tags: &[String]) -> Result<()
             t.starts_with(SERVICE_TAG_PREFIX) && owner.service_tag.as_ref().is_some_and(|s| s != *t)
         });
         return match other_service {
+            // The load balancer of a deleted Service of the same namespace and name (its
+            // finalizer stripped): two Services never hold one name at once, so its owner is
+            // gone and the Service recreated under that name takes it over, VIP and all.
+            Some(_) if name == owner.name => Ok(()),
             Some(t) => Err(format!("it belongs to another Service ({t})")),
             None => Ok(()),
         };
@@ -233,6 +251,11 @@ mod tests {
             ownership_of(&owner(), "x", &other_service)
                 .unwrap_err()
                 .contains("another Service")
+        );
+        assert_eq!(
+            ownership_of(&owner(), "kube_service_kks_ns_web", &other_service),
+            Ok(()),
+            "the load balancer of a deleted predecessor of the same name is adopted"
         );
         let untagged = ownership_of(&owner(), "kube_service_kks_ns_web", &[]).unwrap_err();
         assert!(untagged.contains("--adopt-untagged"), "{untagged}");

@@ -18,7 +18,7 @@ use crate::owner::{CLUSTER_TAG_PREFIX, Marks, SERVICE_TAG_PREFIX};
 /// marker name a cluster whose tag the load balancer carries, and no Service other than
 /// the load balancer's.
 pub(crate) fn fip_is_ours(lb: &LoadBalancer, fip: &FloatingIp) -> bool {
-    let marks = Marks::of(&fip.tags, &fip.description);
+    let marks = Marks::effective(&fip.tags, &fip.description);
     let has = |t: String| lb.tags.contains(&t);
     marks
         .clusters
