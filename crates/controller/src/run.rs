@@ -367,6 +367,16 @@ impl Term<'_> {
             }
             ready(())
         });
+        // Orphan collection runs beside the reconciles, on the leader only.
+        let collector = crate::orphans::Collector::new(
+            self.kube.clone(),
+            self.cloud.clone(),
+            self.settings.cluster.clone(),
+            self.settings.orphan_grace,
+            self.metrics.clone(),
+        );
+        let collecting =
+            tokio::spawn(collector.run(self.settings.orphan_sweep_every, stop.child_token()));
         let grace = self.settings.shutdown_grace;
         tokio::pin!(controller);
         tokio::select! {
@@ -378,6 +388,7 @@ impl Term<'_> {
                 tracing::warn!(?grace, "in-flight reconciles did not finish within the grace period; stopping them");
             }
         }
+        collecting.abort();
         // The next leader reports the Services; a follower reports none.
         self.metrics.set_services(0, 0);
     }
