@@ -143,7 +143,7 @@ pub async fn run(args: ControllerArgs, shutdown: CancellationToken) -> Result<()
     run_with(kube, cloud, settings, shutdown).await
 }
 
-async fn kube_client(args: &ControllerArgs) -> Result<Client, RunError> {
+pub(crate) async fn kube_client(args: &ControllerArgs) -> Result<Client, RunError> {
     let cfg = match &args.kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)
@@ -159,7 +159,7 @@ async fn kube_client(args: &ControllerArgs) -> Result<Client, RunError> {
     Client::try_from(cfg).map_err(RunError::KubeClient)
 }
 
-async fn kube_system_uid(kube: &Client) -> Result<String, RunError> {
+pub(crate) async fn kube_system_uid(kube: &Client) -> Result<String, RunError> {
     let ns = Api::<Namespace>::all(kube.clone())
         .get("kube-system")
         .await
