@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use e2e_support::{Env, ingress_ip, service, with_annotation};
 use kks_lb_annotations::keys;
+use kks_lb_octavia_model::api::octavia::ApiVersion;
 use kks_lb_planner::{KEEP_TAG, lb_name, service_tag};
-use kks_lb_testkit::openstack::{FaultRule, Service as OsService};
+use kks_lb_testkit::openstack::{EmulatorConfig, FaultRule, Service as OsService};
 use reqwest::Method;
 use serde_json::json;
 
@@ -296,11 +297,14 @@ async fn audit(env: &Env, dir: &std::path::Path, extra: &[&str], answer: &str) -
 
 async fn plant_lb(env: &Env, name: &str, tags: &[&str]) -> String {
     let os = env.openstack().await;
-    let body = json!({"loadbalancer": {
+    let mut body = json!({"loadbalancer": {
         "name": name,
         "vip_subnet_id": env.cloud.fixture().cluster_subnet_id,
-        "tags": tags,
+        "description": "created by hand",
     }});
+    if !tags.is_empty() {
+        body["loadbalancer"]["tags"] = json!(tags);
+    }
     let r = os
         .call(
             kks_lb_adapter::Service::Octavia,
@@ -394,4 +398,75 @@ async fn audit_reports_orphans_unmarked_and_foreign_load_balancers_and_deletes_o
     let (code, out) = audit(&env, &dir, &["--delete-orphans", "--yes"], "").await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("clean: 2 object(s)"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_octavia_2_4_ownership_is_the_description_marker_and_an_unmarked_lb_is_left_alone() {
+    let env = Env::start_with(EmulatorConfig {
+        delays: e2e_support::fast_delays(),
+        max_api_version: ApiVersion::new(2, 4),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    // A load balancer of the Service's name that kks-lb did not create (OCCM's, say).
+    let occm = plant_lb(&env, &lb_name(CLUSTER, "shop", "web"), &[]).await;
+    let running = env
+        .controller_with(collecting(&env, Duration::from_millis(200)))
+        .await;
+    env.create(&service("shop", "web"));
+    env.wait_event("shop", "web", "ForeignLoadBalancer", "--adopt-untagged")
+        .await;
+    let new = env.create(&service("shop", "new"));
+    env.wait_ready("shop", "new").await;
+    let lb = env.lb("shop", "new").unwrap();
+    assert!(lb.loadbalancer.tags.is_empty());
+    let marker = format!(
+        "kks-lb-cluster:{} kks-lb-service:{} ",
+        env.kube.kube_system_uid(),
+        new.metadata.uid.as_deref().unwrap()
+    );
+    assert!(
+        lb.loadbalancer.description.starts_with(&marker),
+        "{:?}",
+        lb.loadbalancer.description
+    );
+    // Sweeps ran; the unmarked load balancer is untouched: no listener, no floating IP.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let snap = env.cloud.snapshot();
+    let untouched = snap
+        .loadbalancers
+        .iter()
+        .find(|t| t.loadbalancer.id.as_deref() == Some(occm.as_str()))
+        .unwrap();
+    assert!(untouched.loadbalancer.listeners.is_empty());
+    assert!(untouched.floatingip.is_none());
+    assert_eq!(untouched.loadbalancer.description, "created by hand");
+    assert_eq!(snap.floating_ips.len(), 1, "only shop/new's");
+
+    // A Service deleted with its finalizer stripped is collected by its marker.
+    running.stop().await;
+    strip_and_delete(&env, "shop", "new").await;
+    let mut adopting = collecting(&env, Duration::from_millis(200));
+    adopting.adopt_untagged = true;
+    let running = env.controller_with(adopting).await;
+    env.wait_cloud("shop/new collected", |s| {
+        s.loadbalancer(&lb_name(CLUSTER, "shop", "new")).is_none()
+    })
+    .await;
+    // With --adopt-untagged, shop/web takes the unmarked one over and marks it.
+    env.wait_ready("shop", "web").await;
+    let adopted = env.lb("shop", "web").unwrap();
+    assert_eq!(adopted.loadbalancer.id.as_deref(), Some(occm.as_str()));
+    assert!(
+        adopted
+            .loadbalancer
+            .description
+            .starts_with("kks-lb-cluster:")
+    );
+    env.delete("shop", "web").await;
+    env.wait_cloud("nothing left", |s| {
+        s.loadbalancers.is_empty() && s.floating_ips.is_empty()
+    })
+    .await;
+    running.stop().await;
 }

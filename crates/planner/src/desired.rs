@@ -25,7 +25,7 @@ pub fn lb_name(cluster_name: &str, namespace: &str, name: &str) -> String {
     cut(format!("kube_service_{cluster_name}_{namespace}_{name}"))
 }
 
-fn cut(mut s: String) -> String {
+pub(crate) fn cut(mut s: String) -> String {
     if s.len() > MAX_NAME {
         let mut end = MAX_NAME;
         while !s.is_char_boundary(end) {

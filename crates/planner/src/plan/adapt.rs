@@ -52,11 +52,25 @@ fn adapt_in_place(d: &mut Topology, caps: &Capabilities) -> (Vec<PlanWarning>, V
     let v = caps.api_version;
     let lb = &mut d.loadbalancer;
     if !caps.tags() && !lb.tags.is_empty() {
+        // Without tags, ownership is proven by the owner marker leading the description.
+        let marks: Vec<&String> = lb
+            .tags
+            .iter()
+            .filter(|t| crate::owner::Tag::parse(t).is_some())
+            .collect();
+        if !marks.is_empty() {
+            let marker = marks
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            lb.description = crate::desired::cut(format!("{marker} {}", lb.description));
+        }
         lb.tags.clear();
         warn(
             WarningReason::FeatureUnsupported,
             format!(
-                "tags need Octavia API >= 2.5 (cloud has {v}); the load balancer is untagged and found by name"
+                "tags need Octavia API >= 2.5 (cloud has {v}); the load balancer is untagged and its owner is marked at the start of its description"
             ),
         );
     }
