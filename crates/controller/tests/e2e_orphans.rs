@@ -470,3 +470,68 @@ async fn on_octavia_2_4_ownership_is_the_description_marker_and_an_unmarked_lb_i
     .await;
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_with_only_sctp_ports_on_octavia_2_22_gets_no_load_balancer() {
+    use k8s_openapi::api::core::v1::ServicePort;
+    let env = Env::start_with(EmulatorConfig {
+        delays: e2e_support::fast_delays(),
+        max_api_version: ApiVersion::new(2, 22),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let running = env.controller().await;
+    let sctp = ServicePort {
+        name: Some("sig".into()),
+        protocol: Some("SCTP".into()),
+        port: 9999,
+        ..ServicePort::default()
+    };
+    let mut svc = service("tel", "sig");
+    svc.spec.as_mut().unwrap().ports = Some(vec![sctp.clone()]);
+    env.create(&svc);
+    env.wait_service("tel", "sig", "NoServablePorts", |s| {
+        s.is_some_and(|s| e2e_support::pending_because(s, "NoServablePorts"))
+    })
+    .await;
+    env.wait_event("tel", "sig", "NoServablePorts", "SCTP")
+        .await;
+    let snap = env.cloud.snapshot();
+    assert!(snap.loadbalancers.is_empty() && snap.floating_ips.is_empty());
+    assert_eq!(ingress_ip(&env.get("tel", "sig").unwrap()), None);
+
+    // A TCP port makes it servable; dropping it again removes the load balancer.
+    env.edit("tel", "sig", |s| {
+        s.spec
+            .as_mut()
+            .unwrap()
+            .ports
+            .as_mut()
+            .unwrap()
+            .push(ServicePort {
+                name: Some("http".into()),
+                protocol: Some("TCP".into()),
+                port: 80,
+                ..ServicePort::default()
+            });
+    });
+    env.wait_ready("tel", "sig").await;
+    assert_eq!(
+        env.lb("tel", "sig").unwrap().loadbalancer.listeners.len(),
+        1
+    );
+    env.edit("tel", "sig", |s| {
+        s.spec.as_mut().unwrap().ports = Some(vec![sctp.clone()]);
+    });
+    env.wait_service("tel", "sig", "NoServablePorts again", |s| {
+        s.is_some_and(|s| {
+            e2e_support::pending_because(s, "NoServablePorts") && ingress_ip(s).is_none()
+        })
+    })
+    .await;
+    env.wait_cloud("nothing left", |s| {
+        s.loadbalancers.is_empty() && s.floating_ips.is_empty()
+    })
+    .await;
+    running.stop().await;
+}

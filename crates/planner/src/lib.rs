@@ -29,6 +29,6 @@ pub use desired::{EligibleNode, desired, eligible_nodes, floating_ip_description
 pub use owner::{KEEP_TAG, Ownership, Tag, ownership_of};
 pub use plan::{
     Change, Changes, DeleteIntent, ObjKey, ObjRef, Plan, PlanError, PlanWarning, Step,
-    WarningReason, adapt, adapt_errors, floating_ip_is_ours, plan, plan_delete, settled,
+    WarningReason, adapt, adapt_errors, floating_ip_is_ours, plan, plan_delete, servable, settled,
 };
 pub use standing::{Live, Standing, floating_ip_standing, lb_standing, may_claim};

@@ -8,7 +8,8 @@ use kks_lb_adapter::{Observation, Outcome, Ownership, observe_with};
 use kks_lb_annotations::{AnnotationError, parse_report};
 use kks_lb_octavia_model::{ProvisioningStatus, Topology};
 use kks_lb_planner::{
-    Plan, adapt, cluster_tag, desired, eligible_nodes, lb_name, plan, service_tag, settled,
+    Plan, adapt, cluster_tag, desired, eligible_nodes, lb_name, plan, servable, service_tag,
+    settled,
 };
 use kube::runtime::reflector::ObjectRef;
 use tokio::time::Instant;
@@ -106,6 +107,12 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
     };
     if let Some(o) = observed.as_mut() {
         o.keep_floatingip = spec.keep_floating_ip;
+    }
+    if !servable(&want, &caps) {
+        return super::unservable::no_servable_ports(
+            ctx, svc, observed, &warnings, &want, &caps, members,
+        )
+        .await;
     }
     let plan = plan(&want, observed.as_ref(), &caps);
     warnings.extend(

@@ -17,6 +17,13 @@ pub fn adapt(desired: &Topology, caps: &Capabilities) -> (Topology, Vec<PlanWarn
     (t.into_owned(), warnings)
 }
 
+/// Whether the cloud can serve at least one port of `desired`: `false` when adapting drops
+/// every listener (e.g. only SCTP ports on Octavia < 2.23). Such a Service gets no load
+/// balancer and no floating IP.
+pub fn servable(desired: &Topology, caps: &Capabilities) -> bool {
+    !adapt_cow(desired, caps).0.loadbalancer.listeners.is_empty()
+}
+
 /// The errors [`adapt`] finds: what the cloud cannot do for this topology at all.
 pub fn adapt_errors(desired: &Topology, caps: &Capabilities) -> Vec<PlanError> {
     adapt_cow(desired, caps).2
