@@ -526,9 +526,10 @@ impl Cx<'_> {
                     key.as_str(),
                     WarningReason::PlatformManagedAnnotation,
                     format!(
-                        "{} is managed by the platform: the value {value:?} is ignored and the \
+                        "{} is managed by the platform: the value {:?} is ignored and the \
                          configured value is used; remove the annotation",
-                        keys::short(key)
+                        keys::short(key),
+                        crate::error::shorten(value)
                     ),
                 ),
                 Some(KeyKind::Unsupported) => self.warn(

@@ -535,3 +535,35 @@ async fn a_service_with_only_sctp_ports_on_octavia_2_22_gets_no_load_balancer() 
     .await;
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_annotation_value_is_shortened_in_events_and_the_condition_never_the_rule() {
+    let env = Env::start().await;
+    let running = env.controller().await;
+    let huge = "x".repeat(200 * 1024);
+    env.create(&with_annotation(
+        service("shop", "web"),
+        keys::HOSTNAME,
+        &huge,
+    ));
+    env.wait_event("shop", "web", "InvalidAnnotation", "… (204800 bytes): ")
+        .await;
+    let (_, note) = env
+        .events("shop", "web")
+        .into_iter()
+        .find(|(r, _)| r == "InvalidAnnotation")
+        .unwrap();
+    assert!(note.starts_with(keys::HOSTNAME), "{note}");
+    let rule = note.split("bytes): ").nth(1).unwrap();
+    assert!(!rule.is_empty() && note.len() < 1024, "{note}");
+    let svc = env
+        .wait_service("shop", "web", "condition", |s| {
+            s.is_some_and(|s| e2e_support::pending_because(s, "InvalidAnnotation"))
+        })
+        .await
+        .unwrap();
+    let (_, _, message) = e2e_support::condition(&svc).unwrap();
+    assert!(message.contains(rule), "{message}");
+    assert!(env.cloud.snapshot().loadbalancers.is_empty());
+    running.stop().await;
+}

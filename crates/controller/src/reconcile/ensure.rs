@@ -256,7 +256,7 @@ async fn invalid(
 ) -> Result<Done> {
     let mut notes: Vec<Note> = errors
         .iter()
-        .map(|e| Note::new(Reason::InvalidAnnotation, e.to_string()))
+        .map(|e| Note::new(Reason::InvalidAnnotation, e.summary()))
         .collect();
     notes.extend(warnings.iter().cloned());
     ctx.events.publish_warnings(svc, &notes, false).await;
@@ -269,7 +269,7 @@ async fn invalid(
         },
         errors
             .iter()
-            .map(ToString::to_string)
+            .map(AnnotationError::summary)
             .collect::<Vec<_>>()
             .join("; ")
     );
