@@ -25,6 +25,8 @@ use crate::status::{self, IngressUpdate, MembersKey, Readiness, annotations_patc
 ///   Event and the condition turns False; the last good load balancer keeps serving.
 /// - A `load-balancer-id` naming a load balancer we do not own: a `ForeignLoadBalancer`
 ///   Event, the condition turns False, nothing in the cloud is touched.
+/// - No port the cloud can serve: no load balancer and no floating IP (one of ours is
+///   deleted), a `NoServablePorts` Event and condition, no ingress.
 /// - Otherwise the plan runs (nothing when the cloud already matches), then
 ///   `load-balancer-id`/`-address` and the status are written only where they differ.
 /// - Warnings are published when they change or when the plan changed the cloud.
