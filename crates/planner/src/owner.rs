@@ -9,7 +9,15 @@
 //! - **The owner marker** ([`marker`]): the same two tags written at the start of a floating
 //!   IP's `description`, because Neutron 29 refuses `tags` in a floating IP `POST`. A floating
 //!   IP is therefore owned from the call that creates it, and its tags are an ordinary
-//!   attribute the planner repairs.
+//!   attribute the planner repairs. On a cloud without tags (Octavia < 2.5) the marker also
+//!   leads the load balancer's `description` and is what proves its ownership.
+//!
+//! When an object carries ownership tags, they decide ([`Marks::effective`]); the marker in
+//! its description counts only while it has none (so retagging, e.g. by a Service recreated
+//! under the same name, moves ownership).
+//!
+//! [`crate::standing`] judges objects against the live Services (orphans, kept addresses,
+//! claims on an address).
 
 use std::fmt;
 
