@@ -77,15 +77,40 @@ async fn a_service_deleted_with_its_finalizer_stripped_leaves_nothing_in_the_clo
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(env.cloud.snapshot().loadbalancers.len(), 1);
     disabled.stop().await;
-
-    let running = env
-        .controller_with(collecting(&env, Duration::from_millis(300)))
+    // Within the grace period: seen as orphans, not deleted yet.
+    let waiting = env
+        .controller_with(collecting(&env, Duration::from_secs(60)))
         .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let snap = env.cloud.snapshot();
+    assert_eq!((snap.loadbalancers.len(), snap.floating_ips.len()), (1, 1));
+    waiting.stop().await;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut settings = collecting(&env, Duration::from_millis(300));
+    settings.metrics_addr = Some(format!("127.0.0.1:{port}").parse().unwrap());
+    let running = env.controller_with(settings).await;
     env.wait_cloud("orphans collected", |s| {
         s.loadbalancers.is_empty() && s.floating_ips.is_empty()
     })
     .await;
     assert!(env.leaks().is_empty());
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "kks_lb_orphans_deleted_total{kind=\"loadbalancer\"} 1",
+        "kks_lb_orphans_deleted_total{kind=\"floatingip\"} 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line}\n{metrics}");
+    }
     running.stop().await;
 }
 
