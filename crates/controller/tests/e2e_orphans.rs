@@ -219,9 +219,10 @@ async fn two_services_racing_for_one_address_under_a_slow_neutron_one_wins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_address_kept_by_a_service_is_never_taken_by_another() {
     let env = Env::start().await;
-    let running = env
-        .controller_with(collecting(&env, Duration::from_millis(200)))
-        .await;
+    let mut settings = collecting(&env, Duration::from_millis(200));
+    // Drift checks every second: the retagging of a taken-back address follows the bind.
+    settings.resync = Duration::from_secs(1);
+    let running = env.controller_with(settings).await;
     env.create(&with_annotation(
         service("a", "web"),
         keys::KEEP_FLOATING_IP,
@@ -268,9 +269,19 @@ async fn an_address_kept_by_a_service_is_never_taken_by_another() {
     // a/web created again takes its kept address back.
     let mut again = with_annotation(service("a", "web"), keys::KEEP_FLOATING_IP, "true");
     again.spec.as_mut().unwrap().load_balancer_ip = Some(address.clone());
-    env.create(&again);
+    let again = env.create(&again);
     let back = env.wait_ready("a", "web").await;
-    assert_eq!(ingress_ip(&back), Some(address));
+    assert_eq!(ingress_ip(&back), Some(address.clone()));
+    // Retagged: the address is the new a/web's (still kept).
+    let uid = again.metadata.uid.unwrap();
+    env.wait_cloud("retagged for the new a/web", |s| {
+        s.floating_ips.iter().any(|f| {
+            f.floating_ip_address == address
+                && f.tags.contains(&service_tag(&uid))
+                && f.tags.iter().any(|t| t == KEEP_TAG)
+        })
+    })
+    .await;
     running.stop().await;
 }
 
