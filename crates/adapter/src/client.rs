@@ -330,14 +330,33 @@ impl OpenStackClient {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Reply> {
+        self.call_with_headers(service, method, path, query, body, &[])
+            .await
+    }
+
+    /// Like [`OpenStackClient::call`], with extra request headers (e.g. Neutron's
+    /// `If-Match: revision_number=N`).
+    ///
+    /// # Errors
+    /// As [`OpenStackClient::call`].
+    pub async fn call_with_headers(
+        &self,
+        service: Service,
+        method: Method,
+        path: &[&str],
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        headers: &[(&str, String)],
+    ) -> Result<Reply> {
         match self
-            .call_once(service, method.clone(), path, query, body)
+            .call_once(service, method.clone(), path, query, body, headers)
             .await
         {
             Err(Error::Api { status: 401, .. }) => {
                 let (fresh, _) = Self::open(&self.config).await?;
                 *self.session.write().await = fresh;
-                self.call_once(service, method, path, query, body).await
+                self.call_once(service, method, path, query, body, headers)
+                    .await
             }
             other => other,
         }
@@ -350,6 +369,7 @@ impl OpenStackClient {
         path: &[&str],
         query: &[(&str, String)],
         body: Option<&Value>,
+        headers: &[(&str, String)],
     ) -> Result<Reply> {
         self.limiter.acquire().await;
         let session = self.session.read().await.clone();
@@ -358,13 +378,13 @@ impl OpenStackClient {
         let result = match service {
             Service::Octavia => {
                 self.send(
-                    &session, OCTAVIA, service, &method, path, query, body, &shown,
+                    &session, OCTAVIA, service, &method, path, query, body, headers, &shown,
                 )
                 .await
             }
             Service::Neutron => {
                 self.send(
-                    &session, NETWORK, service, &method, path, query, body, &shown,
+                    &session, NETWORK, service, &method, path, query, body, headers, &shown,
                 )
                 .await
             }
@@ -396,11 +416,15 @@ impl OpenStackClient {
         path: &[&str],
         query: &[(&str, String)],
         body: Option<&Value>,
+        headers: &[(&str, String)],
         shown: &str,
     ) -> Result<Reply> {
         let mut rb = session.request(svc, method.clone(), path);
         if !query.is_empty() {
             rb = rb.query(query);
+        }
+        for (name, value) in headers {
+            rb = rb.header(*name, value.as_str());
         }
         if let Some(p) = &self.project_id {
             rb = rb.header("X-Project-Id", p.as_str());

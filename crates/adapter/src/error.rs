@@ -137,6 +137,15 @@ pub enum Error {
         /// The port it is bound to.
         port_id: String,
     },
+    /// The requested floating IP is marked for another Service (or cluster), or another
+    /// claim changed it between our read and our bind (Neutron's revision check).
+    #[error("floating IP {address} cannot be taken: {why}")]
+    FloatingIpReserved {
+        /// The address.
+        address: String,
+        /// Why: whose it is, or that a concurrent claim won.
+        why: String,
+    },
     /// The executor was cancelled.
     #[error("cancelled")]
     Cancelled,
@@ -160,6 +169,7 @@ impl Error {
             | Error::UnresolvedReference { .. }
             | Error::FloatingIpNotFound { .. }
             | Error::FloatingIpInUse { .. }
+            | Error::FloatingIpReserved { .. }
             | Error::Cancelled => false,
         }
     }
@@ -215,7 +225,7 @@ impl Error {
             Error::Step { source, .. } => source.reason(),
             Error::UnresolvedReference { .. } => "UnresolvedReference",
             Error::FloatingIpNotFound { .. } => "FloatingIpNotFound",
-            Error::FloatingIpInUse { .. } => "FloatingIpInUse",
+            Error::FloatingIpInUse { .. } | Error::FloatingIpReserved { .. } => "FloatingIpInUse",
             Error::Cancelled => "Cancelled",
         }
     }

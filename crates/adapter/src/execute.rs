@@ -10,7 +10,7 @@ use kks_lb_octavia_model::api::octavia::{
     MembersBatchUpdate,
 };
 use kks_lb_octavia_model::bodies::create_floating_ip;
-use kks_lb_octavia_model::{ListenerKey, Protocol, ProvisioningStatus, Topology};
+use kks_lb_octavia_model::{FloatingIp, ListenerKey, Protocol, ProvisioningStatus, Topology};
 use kks_lb_planner::{Changes, ObjKey, ObjRef, Plan, Step};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -938,8 +938,15 @@ impl Run<'_> {
                         let address = floatingip.floating_ip_address.clone().ok_or_else(|| {
                             Error::Config("associate_floatingip needs an address or an id".into())
                         })?;
-                        match self.free_address(&address, &port).await? {
-                            Some(id) => (id, Some(address)),
+                        match self.free_address(&address, &port, floatingip).await? {
+                            Some(free) => {
+                                // Bind only the revision we checked: a concurrent claim that
+                                // got there first makes Neutron answer 412.
+                                self.claim_address(&address, &free, &port).await?;
+                                self.ids.insert(ObjKey::Floatingip, free.id);
+                                self.floating_ip = Some(address);
+                                return Ok(());
+                            }
                             None => {
                                 // Bound to this VIP already.
                                 self.floating_ip = Some(address);
@@ -982,12 +989,58 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// The id of the project's floating IP `address` when it is free to bind to `port`;
-    /// `None` when it is bound to `port` already.
+    /// Binds the free address `free` to `port` with Neutron's revision check
+    /// (`If-Match: revision_number=N`, N as read): a claim that lost a race gets 412 and is
+    /// reported, the address stays where the winner bound it. Retryable failures are sent
+    /// again with the same revision; a 412 after one of them is checked against the
+    /// address's binding now (our earlier attempt may have landed).
     ///
     /// # Errors
-    /// [`Error::FloatingIpNotFound`], [`Error::FloatingIpInUse`] (bound elsewhere).
-    async fn free_address(&self, address: &str, port: &str) -> Result<Option<String>> {
+    /// [`Error::FloatingIpReserved`] when another claim won, API errors.
+    async fn claim_address(&self, address: &str, free: &FreeAddress, port: &str) -> Result<()> {
+        let body = json!({ "floatingip": { "port_id": port } });
+        let mut headers = Vec::new();
+        if let Some(rev) = free.revision {
+            headers.push(("If-Match", format!("revision_number={rev}")));
+        }
+        let mut attempt = 0;
+        loop {
+            match self
+                .ex
+                .client
+                .call_with_headers(
+                    Service::Neutron,
+                    Method::PUT,
+                    &["floatingips", &free.id],
+                    &[],
+                    Some(&body),
+                    &headers,
+                )
+                .await
+            {
+                Err(e) if e.status() == Some(412) => {
+                    let now = self.lookup_address(address).await?;
+                    if now.as_ref().and_then(|f| str_at(f, "/port_id")) == Some(port) {
+                        return Ok(());
+                    }
+                    return Err(Error::FloatingIpReserved {
+                        address: address.to_owned(),
+                        why: "another claim changed it between our read and our bind (revision check failed)"
+                            .to_owned(),
+                    });
+                }
+                Err(e) if e.is_retryable() && attempt + 1 < self.ex.cfg.max_attempts => {
+                    tokio::time::sleep(self.ex.cfg.backoff.delay(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// The project's floating IP `address`, as Neutron lists it.
+    async fn lookup_address(&self, address: &str) -> Result<Option<Value>> {
         let r = self
             .neutron(
                 Method::GET,
@@ -997,13 +1050,27 @@ impl Run<'_> {
                 true,
             )
             .await?;
-        let found = r
-            .body
+        Ok(r.body
             .get("floatingips")
             .and_then(Value::as_array)
             .and_then(|a| a.first())
-            .cloned();
-        let Some(fip) = found else {
+            .cloned())
+    }
+
+    /// The project's floating IP `address` when it is free for this Service to bind to
+    /// `port` (`want` carries the Service's owner marks); `None` when it is bound to `port`
+    /// already.
+    ///
+    /// # Errors
+    /// [`Error::FloatingIpNotFound`], [`Error::FloatingIpInUse`] (bound elsewhere),
+    /// [`Error::FloatingIpReserved`] (marked for another Service or cluster).
+    async fn free_address(
+        &self,
+        address: &str,
+        port: &str,
+        want: &FloatingIp,
+    ) -> Result<Option<FreeAddress>> {
+        let Some(fip) = self.lookup_address(address).await? else {
             return Err(Error::FloatingIpNotFound {
                 address: address.to_owned(),
             });
@@ -1014,7 +1081,29 @@ impl Run<'_> {
                 address: address.to_owned(),
                 port_id: p.to_owned(),
             }),
-            None => Ok(Some(str_at(&fip, "/id").unwrap_or_default().to_owned())),
+            None => {
+                let tags: Vec<String> = fip
+                    .get("tags")
+                    .and_then(|t| serde_json::from_value(t.clone()).ok())
+                    .unwrap_or_default();
+                let description = str_at(&fip, "/description").unwrap_or_default();
+                kks_lb_planner::may_claim(&want.tags, &want.description, &tags, description)
+                    .map_err(|why| Error::FloatingIpReserved {
+                        address: address.to_owned(),
+                        why,
+                    })?;
+                Ok(Some(FreeAddress {
+                    id: str_at(&fip, "/id").unwrap_or_default().to_owned(),
+                    revision: fip.get("revision_number").and_then(Value::as_u64),
+                }))
+            }
         }
     }
+}
+
+/// A floating IP found free to bind, with the revision it was read at.
+#[derive(Debug)]
+struct FreeAddress {
+    id: String,
+    revision: Option<u64>,
 }

@@ -17,6 +17,7 @@ pub mod capabilities;
 pub mod client;
 pub mod error;
 pub mod execute;
+pub mod inventory;
 pub mod observe;
 pub mod pacing;
 
@@ -24,5 +25,6 @@ pub use capabilities::{CapabilitiesCache, discover};
 pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
 pub use error::{Error, Result, Service};
 pub use execute::{ExecuteConfig, Executor, Outcome};
+pub use inventory::{CloudObject, Kind, Scope, inventory};
 pub use observe::{Observation, Ownership, observe, observe_for_delete, observe_with};
 pub use pacing::{Backoff, TokenBucket};

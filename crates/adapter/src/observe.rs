@@ -151,12 +151,12 @@ async fn observe_at(
             // Prefer one that is ours; report a foreign one only when nothing else matches.
             match candidates
                 .iter()
-                .position(|lb| ownership_of(owner, &lb.name, &lb.tags).is_ok())
+                .position(|lb| ownership_of(owner, &lb.name, &lb.tags, &lb.description).is_ok())
             {
                 Some(i) => candidates.into_iter().nth(i),
                 None => match candidates.into_iter().next() {
                     Some(lb) => {
-                        let reason = ownership_of(owner, &lb.name, &lb.tags)
+                        let reason = ownership_of(owner, &lb.name, &lb.tags, &lb.description)
                             .err()
                             .unwrap_or_default();
                         return Ok(Observation::Foreign {
@@ -173,7 +173,7 @@ async fn observe_at(
     let Some(lb) = lb else {
         return Ok(Observation::Missing { stale_id });
     };
-    if let Err(reason) = ownership_of(owner, &lb.name, &lb.tags) {
+    if let Err(reason) = ownership_of(owner, &lb.name, &lb.tags, &lb.description) {
         return Ok(Observation::Foreign {
             id: lb.id,
             name: lb.name,

@@ -240,8 +240,46 @@ async fn a_requested_floating_ip_is_bound_and_one_bound_elsewhere_is_refused() {
     first.keep_floating_ip = true;
     h.delete(&first).await.unwrap();
 
+    // Kept, it stays reserved to shop/first: another Service cannot take it.
     let mut wanted = lb_spec("shop", "wanted");
     wanted.load_balancer_ip = Some(taken.parse().unwrap());
+    let err = h.reconcile(&wanted, &ns).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("reserved to another Service shop/first"),
+        "{err}"
+    );
+    // The user releases it from shop/first (clears its marks); now it is theirs to give.
+    let client = h.executor.client();
+    let fip_id = h
+        .cloud
+        .snapshot()
+        .floating_ips
+        .iter()
+        .find(|f| f.floating_ip_address == taken)
+        .unwrap()
+        .id
+        .clone();
+    client
+        .call(
+            kks_lb_adapter::Service::Neutron,
+            reqwest::Method::PUT,
+            &["floatingips", &fip_id],
+            &[],
+            Some(&serde_json::json!({"floatingip": {"description": ""}})),
+        )
+        .await
+        .unwrap();
+    client
+        .call(
+            kks_lb_adapter::Service::Neutron,
+            reqwest::Method::DELETE,
+            &["floatingips", &fip_id, "tags"],
+            &[],
+            None,
+        )
+        .await
+        .unwrap();
     let out = h.converge(&wanted, &ns, 3).await;
     assert_eq!(out.floating_ip.as_deref(), Some(taken.as_str()));
 

@@ -426,8 +426,11 @@ async fn floating_ips_are_created_detached_rebound_and_released_on_a_neutron_por
 
     let rebind = Plan {
         steps: vec![Step::AssociateFloatingip {
+            // As the planner sends it: the address and this cluster's marks (a claim on an
+            // address marked for another cluster or Service is refused).
             floatingip: FloatingIp {
                 floating_ip_address: Some(address.clone()),
+                tags: vec!["kks-lb-cluster:real-test".to_owned()],
                 ..FloatingIp::default()
             },
             port: vip,

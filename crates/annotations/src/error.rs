@@ -30,10 +30,32 @@ impl AnnotationError {
         }
     }
 
+    /// Like its `Display` (`key=value: rule`) with a long value shortened by [`shorten`], so
+    /// that the key and the rule always fit an Event or a condition message.
+    pub fn summary(&self) -> String {
+        format!("{}={}: {}", self.key, shorten(&self.value), self.rule)
+    }
+
     /// The Event reason for an invalid Service: `InvalidAnnotation`.
     pub fn reason(&self) -> &'static str {
         "InvalidAnnotation"
     }
+}
+
+/// Values longer than this many bytes are shortened in messages by [`shorten`].
+pub const MAX_SHOWN_VALUE: usize = 128;
+
+/// A value as messages show it: as is up to [`MAX_SHOWN_VALUE`] bytes, else its start, an
+/// ellipsis and its length (`abc… (307200 bytes)`).
+pub fn shorten(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.len() <= MAX_SHOWN_VALUE {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut end = MAX_SHOWN_VALUE / 2;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}… ({} bytes)", &value[..end], value.len()))
 }
 
 /// Why a [`Warning`] was raised; [`WarningReason::as_str`] is the Event reason.
@@ -161,5 +183,29 @@ mod tests {
     fn error_displays_key_value_and_rule() {
         let e = AnnotationError::new("k", "v", "must be x");
         assert_eq!(e.to_string(), "k=v: must be x");
+    }
+}
+
+#[cfg(test)]
+mod shorten_tests {
+    use super::*;
+
+    #[test]
+    fn a_long_value_is_shortened_never_the_key_or_the_rule() {
+        let value = "é".repeat(150_000);
+        let e = AnnotationError::new(
+            "loadbalancer.openstack.org/hostname",
+            &value,
+            "must be a DNS name",
+        );
+        let s = e.summary();
+        assert!(
+            s.starts_with("loadbalancer.openstack.org/hostname=é"),
+            "{s}"
+        );
+        assert!(s.ends_with("… (300000 bytes): must be a DNS name"), "{s}");
+        assert!(s.len() < 200, "{}", s.len());
+        let short = AnnotationError::new("k", "v", "r");
+        assert_eq!(short.summary(), short.to_string());
     }
 }

@@ -49,7 +49,8 @@ pub const HOSTNAME: &str = "loadbalancer.openstack.org/hostname";
 pub const NODE_SELECTOR: &str = "loadbalancer.openstack.org/node-selector";
 /// bool; default false. Detach the floating IP instead of releasing it.
 pub const KEEP_FLOATING_IP: &str = "loadbalancer.openstack.org/keep-floatingip";
-/// Flavor UUID or name; default: config `flavor-id`. Create-only.
+/// Octavia flavor (an OpenStack resource id): platform-managed, the config `flavor-id` is
+/// used and a user value is ignored with a Warning.
 pub const FLAVOR_ID: &str = "loadbalancer.openstack.org/flavor-id";
 /// Availability zone name; default: config `availability-zone`. Create-only.
 pub const AVAILABILITY_ZONE: &str = "loadbalancer.openstack.org/availability-zone";
@@ -312,15 +313,6 @@ pub static TABLE: &[KeyInfo] = &[
         "",
     ),
     row(
-        FLAVOR_ID,
-        KeyKind::User,
-        "flavor UUID or name",
-        "config `flavor-id`",
-        "load balancer `flavor_id`",
-        "Octavia ≥ 2.6, not `ovn`; `\"\"` means no flavor; create-only: a change on a live load \
-         balancer is a Warning (replace needed)",
-    ),
-    row(
         AVAILABILITY_ZONE,
         KeyKind::User,
         "availability zone name",
@@ -399,6 +391,14 @@ pub static TABLE: &[KeyInfo] = &[
         "subnet UUID",
         "config",
         "member subnet",
+        PLATFORM,
+    ),
+    row(
+        FLAVOR_ID,
+        KeyKind::Platform,
+        "flavor UUID or name",
+        "config `flavor-id`",
+        "load balancer `flavor_id` (Octavia ≥ 2.6, not `ovn`)",
         PLATFORM,
     ),
     row(

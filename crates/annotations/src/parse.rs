@@ -287,10 +287,9 @@ impl Cx<'_> {
             .get(keys::NODE_SELECTOR)
             .or_else(|| defaults.node_selector.clone());
         let keep_floating_ip = self.get::<Flag>(keys::KEEP_FLOATING_IP).or(Flag(false)).0;
-        let flavor_id = match self.get::<Optional<OpenStackName>>(keys::FLAVOR_ID) {
-            Val::Given(Optional(v)) => v.map(OpenStackName::into_string),
-            Val::Absent | Val::Invalid => defaults.flavor_id.clone(),
-        };
+        // Platform-managed (an OpenStack resource id, like subnet-id): a user value is
+        // ignored with a Warning and the configured flavor is used.
+        let flavor_id = defaults.flavor_id.clone();
         let availability_zone = match self.get::<Optional<OpenStackName>>(keys::AVAILABILITY_ZONE) {
             Val::Given(Optional(v)) => v.map(OpenStackName::into_string),
             Val::Absent | Val::Invalid => defaults.availability_zone.clone(),
@@ -526,9 +525,10 @@ impl Cx<'_> {
                     key.as_str(),
                     WarningReason::PlatformManagedAnnotation,
                     format!(
-                        "{} is managed by the platform: the value {value:?} is ignored and the \
+                        "{} is managed by the platform: the value {:?} is ignored and the \
                          configured value is used; remove the annotation",
-                        keys::short(key)
+                        keys::short(key),
+                        crate::error::shorten(value)
                     ),
                 ),
                 Some(KeyKind::Unsupported) => self.warn(

@@ -11,9 +11,10 @@ use crate::values::Flag;
 
 /// Renders `spec` as a Service of type LoadBalancer: annotations plus spec fields.
 ///
-/// Every setting is written explicitly (booleans as `true`/`false`, `""` for "no flavor",
+/// Every setting is written explicitly (booleans as `true`/`false`, `""` for "none",
 /// "no availability zone" and "all nodes"), so `parse(&render(s), d)` gives back `s` for every
-/// valid `s` whatever the [`crate::Defaults`] `d`. Source ranges go to
+/// valid `s` whatever the [`crate::Defaults`] `d`, except the flavor: platform-managed, it is
+/// always `d`'s. Source ranges go to
 /// `spec.loadBalancerSourceRanges`; `allocateLoadBalancerNodePorts` is `false` only when no
 /// port has a node port.
 pub fn render(spec: &LbSpec) -> Service {
@@ -64,7 +65,6 @@ pub fn render(spec: &LbSpec) -> Service {
         keys::KEEP_FLOATING_IP,
         Flag(spec.keep_floating_ip).to_string(),
     );
-    put(keys::FLAVOR_ID, spec.flavor_id.clone().unwrap_or_default());
     put(
         keys::AVAILABILITY_ZONE,
         spec.availability_zone.clone().unwrap_or_default(),

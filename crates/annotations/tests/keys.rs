@@ -104,10 +104,6 @@ const VALID: &[(&str, &str, Check)] = &[
         s.node_selector.to_string() == "node.kubernetes.io/lb,zone=a"
     }),
     ("keep-floatingip", "true", |s| s.keep_floating_ip),
-    ("flavor-id", "amphora-ha", |s| {
-        s.flavor_id.as_deref() == Some("amphora-ha")
-    }),
-    ("flavor-id", "", |s| s.flavor_id.is_none()),
     ("availability-zone", "az-1", |s| {
         s.availability_zone.as_deref() == Some("az-1")
     }),
@@ -222,7 +218,6 @@ const INVALID: &[(&str, &str, &str)] = &[
         "entry 2 (=b): label key \"\" must have a name",
     ),
     ("keep-floatingip", "keep", "must be true or false"),
-    ("flavor-id", " m1", "must not start or end with whitespace"),
     (
         "availability-zone",
         "az\n1",
@@ -324,13 +319,17 @@ fn absent_annotations_take_the_cloud_config_defaults() {
 }
 
 #[test]
-fn empty_flavor_overrides_the_configured_flavor() {
+fn a_user_flavor_is_ignored_and_the_configured_flavor_used() {
     let d = Defaults {
         flavor_id: Some("small".to_owned()),
         ..Defaults::default()
     };
-    let s = parse(&service(&[(keys::FLAVOR_ID, "")]), &d).unwrap().spec;
-    assert_eq!(s.flavor_id, None);
+    for value in ["", "huge", " not valid "] {
+        let p = parse(&service(&[(keys::FLAVOR_ID, value)]), &d).unwrap();
+        assert_eq!(p.spec.flavor_id.as_deref(), Some("small"), "{value:?}");
+        assert_eq!(p.warnings.len(), 1);
+        assert_eq!(p.warnings[0].reason.as_str(), "PlatformManagedAnnotation");
+    }
 }
 
 #[test]
@@ -768,6 +767,7 @@ fn platform_managed_keys_are_ignored_with_a_warning_naming_the_key() {
         "member-subnet-id",
         "port-id",
         "class",
+        "flavor-id",
     ];
     for short in platform {
         let p = parse(&service(&[(&key(short), "anything")]), &Defaults::default()).unwrap();

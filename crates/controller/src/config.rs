@@ -134,6 +134,12 @@ pub struct ControllerArgs {
     #[arg(long, env = "KKS_LB_RESYNC", default_value = "10m")]
     pub resync: DurationArg,
 
+    /// How long a load balancer or floating IP of this cluster whose Service is gone stays
+    /// before orphan collection deletes it; `0` disables the collection. Sweeps run at most
+    /// once per `--resync`.
+    #[arg(long, env = "KKS_LB_ORPHAN_GRACE", default_value = "10m")]
+    pub orphan_grace: DurationArg,
+
     /// Longest wait for a load balancer to leave PENDING_*.
     #[arg(long, env = "KKS_LB_WAIT_LIMIT", default_value = "10m")]
     pub wait_limit: DurationArg,
@@ -386,6 +392,11 @@ pub struct Settings {
     pub concurrency: u16,
     /// Drift check interval per Service, jittered by ±10 % (`--resync`).
     pub resync: Duration,
+    /// How long an orphan (its Service gone) stays before it is collected (`--orphan-grace`);
+    /// zero disables orphan collection.
+    pub orphan_grace: Duration,
+    /// Pause between two orphan sweeps (the resync interval in production).
+    pub orphan_sweep_every: Duration,
     /// How the executor waits and retries (`--wait-limit`; polls back off from 1 s to 5 s).
     pub execute: ExecuteConfig,
     /// Backoff of a failed reconcile with a retryable error, by consecutive failures.
@@ -418,6 +429,8 @@ impl Settings {
             adopt_untagged: false,
             concurrency: 16,
             resync: Duration::from_secs(600),
+            orphan_grace: Duration::from_secs(600),
+            orphan_sweep_every: Duration::from_secs(600),
             execute: ExecuteConfig::default(),
             retry: Backoff {
                 start: Duration::from_secs(1),
@@ -461,6 +474,8 @@ impl Settings {
         s.adopt_untagged = args.adopt_untagged;
         s.concurrency = args.concurrency;
         s.resync = args.resync.0;
+        s.orphan_grace = args.orphan_grace.0;
+        s.orphan_sweep_every = args.resync.0;
         s.execute.wait_limit = args.wait_limit.0;
         s.metrics_addr = Some(args.metrics_addr);
         s.identity = identity.to_owned();
@@ -515,6 +530,12 @@ mod tests {
         assert_eq!(a.os_api_burst, 40);
         assert_eq!(a.resync.0, Duration::from_secs(600));
         assert_eq!(a.wait_limit.0, Duration::from_secs(600));
+        assert_eq!(a.orphan_grace.0, Duration::from_secs(600));
+        assert_eq!(
+            args(&["--orphan-grace", "0"]).orphan_grace.0,
+            Duration::ZERO,
+            "0 disables orphan collection"
+        );
         assert_eq!(a.metrics_addr, "0.0.0.0:8080".parse().unwrap());
         assert!(!a.leader_elect);
         assert!(!a.adopt_untagged);

@@ -54,6 +54,9 @@ pub enum Reason {
     NoNodePorts,
     /// A create-only field changed; only replacing the load balancer would apply it.
     ReplaceRequired,
+    /// No port of the Service can be served by this cloud (e.g. only SCTP on Octavia
+    /// < 2.23): no load balancer and no floating IP.
+    NoServablePorts,
 }
 
 impl Reason {
@@ -76,6 +79,7 @@ impl Reason {
             Reason::HealthMonitorDisabled => "HealthMonitorDisabled",
             Reason::NoNodePorts => "NoNodePorts",
             Reason::ReplaceRequired => "ReplaceRequired",
+            Reason::NoServablePorts => "NoServablePorts",
         }
     }
 
@@ -97,7 +101,8 @@ impl Reason {
             | Reason::AnnotationIgnored
             | Reason::HealthMonitorDisabled
             | Reason::NoNodePorts
-            | Reason::ReplaceRequired => EventType::Warning,
+            | Reason::ReplaceRequired
+            | Reason::NoServablePorts => EventType::Warning,
         }
     }
 
@@ -115,9 +120,10 @@ impl Reason {
             | Reason::AnnotationIgnored
             | Reason::HealthMonitorDisabled
             | Reason::NoNodePorts => "ParseService",
-            Reason::FeatureUnsupported | Reason::SourceRangesIgnored | Reason::ReplaceRequired => {
-                "PlanLoadBalancer"
-            }
+            Reason::FeatureUnsupported
+            | Reason::SourceRangesIgnored
+            | Reason::ReplaceRequired
+            | Reason::NoServablePorts => "PlanLoadBalancer",
             Reason::ForeignLoadBalancer => "ObserveLoadBalancer",
         }
     }

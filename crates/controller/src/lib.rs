@@ -13,6 +13,7 @@ pub mod events;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod orphans;
 pub mod reconcile;
 pub mod run;
 pub mod status;

@@ -13,6 +13,7 @@
 //! | `kks_lb_openstack_call_rate_limit` | gauge | | (`--os-api-qps`, calls per second; 0: unlimited)
 //! | `kks_lb_services` | gauge | `ready` (`true`, `false`) |
 //! | `kks_lb_leader` | gauge | | (1 while this replica leads, else 0)
+//! | `kks_lb_orphans_deleted_total` | counter | `kind` (`loadbalancer`, `floatingip`) |
 //! | `kks_lb_build_info` | info (gauge of 1) | `version`, `revision` |
 //!
 //! `kks_lb_services` counts the LoadBalancer Services this replica reconciles by the status of
@@ -62,6 +63,11 @@ struct StepLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OpLabels {
     op: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -118,6 +124,7 @@ struct Inner {
     call_rate_limit: Gauge<f64, AtomicU64>,
     services: Family<ReadyLabels, Gauge>,
     leader: Gauge,
+    orphans_deleted: Family<KindLabels, Counter>,
 }
 
 /// The controller's metrics. Cloning is cheap and shares the same series.
@@ -141,10 +148,17 @@ impl Metrics {
             call_rate_limit: Gauge::default(),
             services: Family::default(),
             leader: Gauge::default(),
+            orphans_deleted: Family::default(),
         };
         // Both series exist from the start, so an alert sees 0 rather than nothing.
         for ready in ["true", "false"] {
             inner.services.get_or_create(&ReadyLabels { ready }).set(0);
+        }
+        for kind in ["loadbalancer", "floatingip"] {
+            inner
+                .orphans_deleted
+                .get_or_create(&KindLabels { kind })
+                .inc_by(0);
         }
         registry.register(
             "kks_lb_reconciles",
@@ -202,6 +216,11 @@ impl Metrics {
             inner.leader.clone(),
         );
         registry.register(
+            "kks_lb_orphans_deleted",
+            "Load balancers and floating IPs of this cluster deleted by orphan collection (their Service gone), by kind",
+            inner.orphans_deleted.clone(),
+        );
+        registry.register(
             "kks_lb_build",
             "Version and source revision of the running controller",
             Info::new(BuildLabels {
@@ -221,6 +240,15 @@ impl Metrics {
             metrics: self.clone(),
             start: Instant::now(),
         }
+    }
+
+    /// Counts one object deleted by orphan collection; `kind` is `loadbalancer` or
+    /// `floatingip`.
+    pub fn orphan_deleted(&self, kind: &'static str) {
+        self.inner
+            .orphans_deleted
+            .get_or_create(&KindLabels { kind })
+            .inc();
     }
 
     /// Counts a failed reconcile under its error's `reason()`.
@@ -526,6 +554,7 @@ mod tests {
         metrics.reconcile_error("Reason");
         metrics.step("create_pool", "ok", 0.1);
         metrics.set_load_balancers("ACTIVE", 1);
+        metrics.orphan_deleted("floatingip");
         metrics.call_recorder().record(
             Service::Octavia,
             "GET",
@@ -546,6 +575,7 @@ mod tests {
             ("kks_lb_openstack_call_rate_limit", "gauge"),
             ("kks_lb_services", "gauge"),
             ("kks_lb_leader", "gauge"),
+            ("kks_lb_orphans_deleted", "counter"),
             ("kks_lb_build", "info"),
         ] {
             assert!(out.contains(&format!("# HELP {name} ")), "{name}\n{out}");
@@ -553,6 +583,12 @@ mod tests {
                 has_line(&out, &format!("# TYPE {name} {kind}")),
                 "{name}\n{out}"
             );
+        }
+        for line in [
+            "kks_lb_orphans_deleted_total{kind=\"floatingip\"} 1",
+            "kks_lb_orphans_deleted_total{kind=\"loadbalancer\"} 0",
+        ] {
+            assert!(has_line(&out, line), "missing {line}\n{out}");
         }
     }
 }

@@ -143,7 +143,7 @@ pub async fn run(args: ControllerArgs, shutdown: CancellationToken) -> Result<()
     run_with(kube, cloud, settings, shutdown).await
 }
 
-async fn kube_client(args: &ControllerArgs) -> Result<Client, RunError> {
+pub(crate) async fn kube_client(args: &ControllerArgs) -> Result<Client, RunError> {
     let cfg = match &args.kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)
@@ -159,7 +159,7 @@ async fn kube_client(args: &ControllerArgs) -> Result<Client, RunError> {
     Client::try_from(cfg).map_err(RunError::KubeClient)
 }
 
-async fn kube_system_uid(kube: &Client) -> Result<String, RunError> {
+pub(crate) async fn kube_system_uid(kube: &Client) -> Result<String, RunError> {
     let ns = Api::<Namespace>::all(kube.clone())
         .get("kube-system")
         .await
@@ -367,6 +367,16 @@ impl Term<'_> {
             }
             ready(())
         });
+        // Orphan collection runs beside the reconciles, on the leader only.
+        let collector = crate::orphans::Collector::new(
+            self.kube.clone(),
+            self.cloud.clone(),
+            self.settings.cluster.clone(),
+            self.settings.orphan_grace,
+            self.metrics.clone(),
+        );
+        let collecting =
+            tokio::spawn(collector.run(self.settings.orphan_sweep_every, stop.child_token()));
         let grace = self.settings.shutdown_grace;
         tokio::pin!(controller);
         tokio::select! {
@@ -378,6 +388,7 @@ impl Term<'_> {
                 tracing::warn!(?grace, "in-flight reconciles did not finish within the grace period; stopping them");
             }
         }
+        collecting.abort();
         // The next leader reports the Services; a follower reports none.
         self.metrics.set_services(0, 0);
     }

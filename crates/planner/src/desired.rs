@@ -25,7 +25,7 @@ pub fn lb_name(cluster_name: &str, namespace: &str, name: &str) -> String {
     cut(format!("kube_service_{cluster_name}_{namespace}_{name}"))
 }
 
-fn cut(mut s: String) -> String {
+pub(crate) fn cut(mut s: String) -> String {
     if s.len() > MAX_NAME {
         let mut end = MAX_NAME;
         while !s.is_char_boundary(end) {
@@ -115,7 +115,7 @@ pub fn desired(spec: &LbSpec, nodes: &[Node], cfg: &ClusterConfig) -> Topology {
         floating_network_id: cfg.floating_network_id.clone(),
         port_id: None,
         description: floating_ip_description(cfg, &spec.namespace, &spec.name, spec.uid.as_deref()),
-        tags: tags[1..].to_vec(),
+        tags: floating_ip_tags(&tags[1..], spec.keep_floating_ip),
     });
     let mut topology = Topology {
         loadbalancer: LoadBalancer {
@@ -151,6 +151,19 @@ pub fn desired(spec: &LbSpec, nodes: &[Node], cfg: &ClusterConfig) -> Topology {
     };
     topology.normalize();
     topology
+}
+
+/// The tags of a Service's floating IP: its ownership tags, plus [`KEEP_TAG`] while the
+/// Service keeps the address (`keep-floatingip`), sorted.
+///
+/// [`KEEP_TAG`]: crate::owner::KEEP_TAG
+fn floating_ip_tags(ownership: &[String], keep: bool) -> Vec<String> {
+    let mut tags = ownership.to_vec();
+    if keep {
+        tags.push(crate::owner::KEEP_TAG.to_owned());
+    }
+    tags.sort();
+    tags
 }
 
 /// The `description` of a Service's floating IP. The owner marker leads it: Neutron takes no

@@ -22,11 +22,14 @@ pub mod config;
 pub mod desired;
 pub mod owner;
 pub mod plan;
+pub mod standing;
 
 pub use config::{ApiVersion, Capabilities, ClusterConfig, cluster_tag, service_tag};
 pub use desired::{EligibleNode, desired, eligible_nodes, floating_ip_description, lb_name};
-pub use owner::{Ownership, Tag, ownership_of};
+pub use owner::{KEEP_TAG, Ownership, Tag, ownership_of};
 pub use plan::{
     Change, Changes, DeleteIntent, ObjKey, ObjRef, Plan, PlanError, PlanWarning, Recovery, Step,
-    WarningReason, adapt, adapt_errors, floating_ip_is_ours, plan, plan_delete, recovery, settled,
+    WarningReason, adapt, adapt_errors, floating_ip_is_ours, plan, plan_delete, recovery, servable,
+    settled,
 };
+pub use standing::{Live, Standing, floating_ip_standing, lb_standing, may_claim};

@@ -9,7 +9,15 @@
 //! - **The owner marker** ([`marker`]): the same two tags written at the start of a floating
 //!   IP's `description`, because Neutron 29 refuses `tags` in a floating IP `POST`. A floating
 //!   IP is therefore owned from the call that creates it, and its tags are an ordinary
-//!   attribute the planner repairs.
+//!   attribute the planner repairs. On a cloud without tags (Octavia < 2.5) the marker also
+//!   leads the load balancer's `description` and is what proves its ownership.
+//!
+//! When an object carries ownership tags, they decide ([`Marks::effective`]); the marker in
+//! its description counts only while it has none (so retagging, e.g. by a Service recreated
+//! under the same name, moves ownership).
+//!
+//! [`crate::standing`] judges objects against the live Services (orphans, kept addresses,
+//! claims on an address).
 
 use std::fmt;
 
@@ -17,6 +25,9 @@ use std::fmt;
 pub const CLUSTER_TAG_PREFIX: &str = "kks-lb-cluster:";
 /// Prefix of the Service ownership tag.
 pub const SERVICE_TAG_PREFIX: &str = "kks-lb-service:";
+/// Tag of a floating IP its Service keeps (`keep-floatingip`): reserved to that Service's
+/// name after the Service is gone, and never collected as an orphan.
+pub const KEEP_TAG: &str = "kks-lb-keep";
 
 /// An ownership tag, parsed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,6 +91,17 @@ impl Marks {
         marks
     }
 
+    /// The marks that decide ownership: the tags when any ownership tag is set (they are the
+    /// attribute the planner repairs, e.g. after a recreated Service adopted the object),
+    /// else the owner marker its description was created with.
+    pub fn effective(tags: &[String], description: &str) -> Marks {
+        if tags.iter().any(|t| Tag::parse(t).is_some()) {
+            Marks::of(tags, "")
+        } else {
+            Marks::of(&[], description)
+        }
+    }
+
     /// Whether nothing marks the object as kks-lb's.
     pub fn is_empty(&self) -> bool {
         self.clusters.is_empty() && self.services.is_empty()
@@ -133,7 +155,7 @@ impl Ownership {
     /// Whether a floating IP is this Service's: marked (tags or description) for this cluster
     /// and not for another Service.
     pub fn owns_floating_ip(&self, tags: &[String], description: &str) -> bool {
-        let marks = Marks::of(tags, description);
+        let marks = Marks::effective(tags, description);
         marks.clusters.iter().any(|c| c == self.cluster_id())
             && marks
                 .services
@@ -144,44 +166,67 @@ impl Ownership {
 
 /// Whether a load balancer is ours under `owner`, or why not.
 ///
+/// Its marks are its tags, or on a cloud without tags (Octavia < 2.5) the owner marker that
+/// leads its `description`. Marked for this cluster and no other Service: ours. Marked for
+/// this cluster and another Service while named after this Service: the load balancer of a
+/// deleted predecessor of the same namespace and name, adopted. Unmarked: ours only with
+/// `--adopt-untagged` and exactly this Service's name.
+///
 /// # Errors
 /// The reason it is not ours, in words for an Event.
-pub fn ownership_of(owner: &Ownership, name: &str, tags: &[String]) -> Result<(), String> {
-    if !owner.tags_supported {
-        return if name == owner.name {
-            Ok(())
-        } else {
-            Err(format!(
-                "its name {name:?} is not {:?} and the cloud has no tags",
-                owner.name
-            ))
-        };
-    }
-    if tags.contains(&owner.cluster_tag) {
-        let other_service = tags.iter().find(|t| {
-            t.starts_with(SERVICE_TAG_PREFIX) && owner.service_tag.as_ref().is_some_and(|s| s != *t)
-        });
+pub fn ownership_of(
+    owner: &Ownership,
+    name: &str,
+    tags: &[String],
+    description: &str,
+) -> Result<(), String> {
+    let (marks, mark) = if owner.tags_supported {
+        (Marks::of(tags, ""), "tag")
+    } else {
+        (
+            Marks::of(&[], description),
+            "owner marker (the cloud has no tags)",
+        )
+    };
+    if marks.clusters.iter().any(|c| c == owner.cluster_id()) {
+        let other_service = marks
+            .services
+            .iter()
+            .find(|s| owner.service_uid().is_some_and(|own| own != *s));
         return match other_service {
-            Some(t) => Err(format!("it belongs to another Service ({t})")),
+            // The load balancer of a deleted Service of the same namespace and name (its
+            // finalizer stripped): two Services never hold one name at once, so its owner is
+            // gone and the Service recreated under that name takes it over, VIP and all.
+            Some(_) if name == owner.name => Ok(()),
+            Some(s) => Err(format!(
+                "it belongs to another Service ({SERVICE_TAG_PREFIX}{s})"
+            )),
             None => Ok(()),
         };
     }
-    let other_cluster = tags.iter().any(|t| t.starts_with(CLUSTER_TAG_PREFIX));
+    let other_cluster = !marks.clusters.is_empty();
     if owner.adopt_untagged && name == owner.name && !other_cluster {
         return Ok(());
     }
     if other_cluster {
-        return Err("it carries another cluster's tag".to_owned());
+        return Err(format!("it carries another cluster's {mark}"));
     }
-    Err(format!(
-        "it lacks the cluster tag {}{}",
-        owner.cluster_tag,
-        if name == owner.name {
-            " (an untagged load balancer of this name: set --adopt-untagged to adopt it)"
-        } else {
-            ""
-        }
-    ))
+    let hint = if name == owner.name {
+        " (an unmarked load balancer of this name: set --adopt-untagged to adopt it)"
+    } else {
+        ""
+    };
+    if owner.tags_supported {
+        Err(format!(
+            "it lacks the cluster tag {}{hint}",
+            owner.cluster_tag
+        ))
+    } else {
+        Err(format!(
+            "its description does not start with the owner marker {} and the cloud has no tags{hint}",
+            owner.cluster_tag
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -214,14 +259,14 @@ mod tests {
             "kks-lb-cluster:c1".to_owned(),
             "kks-lb-service:u1".to_owned(),
         ];
-        assert_eq!(ownership_of(&owner(), "anything", &tags), Ok(()));
+        assert_eq!(ownership_of(&owner(), "anything", &tags, ""), Ok(()));
     }
 
     #[test]
     fn another_cluster_another_service_or_no_tags_are_foreign() {
         let other_cluster = vec!["kks-lb-cluster:c2".to_owned()];
         assert!(
-            ownership_of(&owner(), "kube_service_kks_ns_web", &other_cluster)
+            ownership_of(&owner(), "kube_service_kks_ns_web", &other_cluster, "")
                 .unwrap_err()
                 .contains("another cluster")
         );
@@ -230,11 +275,16 @@ mod tests {
             "kks-lb-service:u2".to_owned(),
         ];
         assert!(
-            ownership_of(&owner(), "x", &other_service)
+            ownership_of(&owner(), "x", &other_service, "")
                 .unwrap_err()
                 .contains("another Service")
         );
-        let untagged = ownership_of(&owner(), "kube_service_kks_ns_web", &[]).unwrap_err();
+        assert_eq!(
+            ownership_of(&owner(), "kube_service_kks_ns_web", &other_service, ""),
+            Ok(()),
+            "the load balancer of a deleted predecessor of the same name is adopted"
+        );
+        let untagged = ownership_of(&owner(), "kube_service_kks_ns_web", &[], "").unwrap_err();
         assert!(untagged.contains("--adopt-untagged"), "{untagged}");
     }
 
@@ -242,24 +292,56 @@ mod tests {
     fn an_untagged_occm_load_balancer_is_adopted_only_when_asked_and_only_by_exact_name() {
         let mut o = owner();
         o.adopt_untagged = true;
-        assert_eq!(ownership_of(&o, "kube_service_kks_ns_web", &[]), Ok(()));
-        assert!(ownership_of(&o, "kube_service_kks_ns_other", &[]).is_err());
+        assert_eq!(ownership_of(&o, "kube_service_kks_ns_web", &[], ""), Ok(()));
+        assert!(ownership_of(&o, "kube_service_kks_ns_other", &[], "").is_err());
         assert!(
             ownership_of(
                 &o,
                 "kube_service_kks_ns_web",
-                &["kks-lb-cluster:c2".to_owned()]
+                &["kks-lb-cluster:c2".to_owned()],
+                ""
             )
             .is_err()
         );
     }
 
     #[test]
-    fn without_tags_ownership_is_by_exact_name() {
+    fn without_tags_ownership_is_proven_by_the_marker_leading_the_description() {
         let mut o = owner();
         o.tags_supported = false;
-        assert_eq!(ownership_of(&o, "kube_service_kks_ns_web", &[]), Ok(()));
-        assert!(ownership_of(&o, "someone_else", &[]).is_err());
+        let marked = format!("{} Kubernetes Service ns/web in cluster kks", o.marker());
+        assert_eq!(
+            ownership_of(&o, "kube_service_kks_ns_web", &[], &marked),
+            Ok(())
+        );
+        assert_eq!(
+            ownership_of(&o, "renamed", &[], &marked),
+            Ok(()),
+            "found by id"
+        );
+        let unmarked = ownership_of(&o, "kube_service_kks_ns_web", &[], "OCCM").unwrap_err();
+        assert!(unmarked.contains("--adopt-untagged"), "{unmarked}");
+        assert!(
+            ownership_of(&o, "kube_service_kks_ns_web", &[], "x kks-lb-cluster:c1").is_err(),
+            "the marker must lead"
+        );
+        assert!(
+            ownership_of(&o, "kube_service_kks_ns_web", &[], "kks-lb-cluster:c2 y")
+                .unwrap_err()
+                .contains("another cluster")
+        );
+        let other = "kks-lb-cluster:c1 kks-lb-service:u2 Kubernetes Service ns/api";
+        assert!(ownership_of(&o, "kube_service_kks_ns_api", &[], other).is_err());
+        assert_eq!(
+            ownership_of(&o, "kube_service_kks_ns_web", &[], other),
+            Ok(()),
+            "a predecessor of the same name"
+        );
+        o.adopt_untagged = true;
+        assert_eq!(
+            ownership_of(&o, "kube_service_kks_ns_web", &[], "OCCM"),
+            Ok(())
+        );
     }
 
     #[test]

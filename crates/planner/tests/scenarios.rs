@@ -6,7 +6,7 @@ use kks_lb_annotations::{IpFamily, LbSpec, MonitorSpec, PortProtocol, PortSpec, 
 use kks_lb_octavia_model::{LbAlgorithm, MonitorType, Protocol, SessionPersistenceType, Topology};
 use kks_lb_planner::{
     ApiVersion, Capabilities, DeleteIntent, ObjKey, Plan, Step, WarningReason, desired,
-    eligible_nodes, plan, plan_delete,
+    eligible_nodes, plan, plan_delete, servable,
 };
 use kks_lb_testkit::fixtures::{NodeBuilder, cluster_config, lb_spec, nodes};
 use kks_lb_testkit::model::{Cloud, converged};
@@ -740,4 +740,31 @@ fn a_load_balancer_in_error_is_replaced_before_it_served_and_repaired_or_reporte
         &caps(),
     );
     assert_eq!(recovery(&observed, true, &more), Recovery::Repair);
+}
+
+#[test]
+fn a_service_with_only_sctp_ports_is_not_servable_before_octavia_2_23() {
+    let mut spec = lb_spec("ns", "svc");
+    let sctp = PortSpec {
+        name: None,
+        protocol: PortProtocol::Sctp,
+        port: 9999,
+        node_port: Some(30999),
+    };
+    spec.ports = vec![sctp.clone()];
+    let d = desired(&spec, &nodes(1), &cluster_config());
+    let at = |minor| Capabilities {
+        api_version: ApiVersion::v2(minor),
+        provider: "amphora".to_owned(),
+    };
+    let old = at(22);
+    assert!(!servable(&d, &old));
+    assert!(servable(&d, &at(23)));
+    spec.ports.push(PortSpec {
+        protocol: PortProtocol::Tcp,
+        port: 80,
+        ..sctp
+    });
+    let d = desired(&spec, &nodes(1), &cluster_config());
+    assert!(servable(&d, &old), "the TCP port is served");
 }

@@ -134,6 +134,69 @@ async fn a_floating_ip_is_created_bound_then_moved_detached_and_released() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_floating_ip_put_on_a_stale_revision_is_a_412_and_changes_nothing() {
+    let (cloud, c) = setup("10.0.0.0/24").await;
+    let (_, port_a, _) = lb(&c, &cloud, "a").await;
+    let (_, port_b, _) = lb(&c, &cloud, "b").await;
+    let ext = cloud.fixture().external_network_id.clone();
+    let r = c
+        .post(
+            &Client::neutron("/floatingips"),
+            json!({"floatingip": {"floating_network_id": ext}}),
+        )
+        .await;
+    let id = r.body["floatingip"]["id"].as_str().unwrap().to_owned();
+    let rev = r.body["floatingip"]["revision_number"].as_u64().unwrap();
+    let path = Client::neutron(&format!("/floatingips/{id}"));
+    let if_match = |n: u64| format!("revision_number={n}");
+    // Two claims read revision `rev`; the first binds, the second is refused.
+    let first = c
+        .try_send_with(
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({"floatingip": {"port_id": port_a}})),
+            &[("If-Match", &if_match(rev))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.status, StatusCode::OK, "{}", first.raw);
+    let second = c
+        .try_send_with(
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({"floatingip": {"port_id": port_b}})),
+            &[("If-Match", &if_match(rev))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        second.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        second.raw
+    );
+    assert_eq!(
+        second.neutron_error(),
+        (
+            "RevisionNumberConstraintFailed",
+            format!("Constrained to {rev}, but current revision is {}", rev + 1).as_str()
+        )
+    );
+    let now = c.get(&path).await;
+    assert_eq!(now.body["floatingip"]["port_id"], port_a.as_str());
+    let bad = c
+        .try_send_with(
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({"floatingip": {"port_id": null}})),
+            &[("If-Match", "revision_number=x")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(start_paused = true)]
 async fn floating_ips_filter_by_port_address_network_and_tags() {
     let (cloud, c) = setup("10.0.0.0/24").await;
     let (_, port, _) = lb(&c, &cloud, "lb").await;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod audit;
 pub mod demo;
 pub mod docs;
 pub mod input;
@@ -34,6 +35,9 @@ pub enum Command {
     Demo(demo::Args),
     /// Write a self-signed CA and serving certificate for the admission webhook.
     WebhookCert(webhook_cert::Args),
+    /// List every load balancer and floating IP of this cluster with its Service and state;
+    /// delete orphans with `--delete-orphans`.
+    Audit(audit::Args),
 }
 
 /// Output format of `validate` and `plan`.
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Docs(args) => docs::run(&args, &mut out),
         Command::Demo(args) => demo::run(&args, &mut out),
         Command::WebhookCert(args) => webhook_cert::run(&args, &mut out),
+        Command::Audit(args) => audit::run(&args, &mut out),
     };
     ExitCode::from(code)
 }

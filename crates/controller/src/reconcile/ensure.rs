@@ -8,7 +8,7 @@ use kks_lb_adapter::{Observation, Outcome, Ownership, observe_with};
 use kks_lb_annotations::{AnnotationError, parse_report};
 use kks_lb_octavia_model::Topology;
 use kks_lb_planner::{
-    Plan, Recovery, adapt, cluster_tag, desired, eligible_nodes, lb_name, plan, recovery,
+    Plan, Recovery, adapt, cluster_tag, desired, eligible_nodes, lb_name, plan, recovery, servable,
     service_tag, settled,
 };
 use kube::runtime::reflector::ObjectRef;
@@ -25,6 +25,8 @@ use crate::status::{self, IngressUpdate, MembersKey, Readiness, annotations_patc
 ///   Event and the condition turns False; the last good load balancer keeps serving.
 /// - A `load-balancer-id` naming a load balancer we do not own: a `ForeignLoadBalancer`
 ///   Event, the condition turns False, nothing in the cloud is touched.
+/// - No port the cloud can serve: no load balancer and no floating IP (one of ours is
+///   deleted), a `NoServablePorts` Event and condition, no ingress.
 /// - Otherwise the plan runs (nothing when the cloud already matches), then
 ///   `load-balancer-id`/`-address` and the status are written only where they differ.
 /// - Warnings are published when they change or when the plan changed the cloud.
@@ -105,6 +107,12 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
             }
         }
     };
+    if !servable(&want, &caps) {
+        return super::unservable::no_servable_ports(
+            ctx, svc, observed, &warnings, &want, &caps, members,
+        )
+        .await;
+    }
     let plan = plan(&want, observed.as_ref(), &caps);
     warnings.extend(
         plan.warnings
@@ -245,7 +253,7 @@ async fn invalid(
 ) -> Result<Done> {
     let mut notes: Vec<Note> = errors
         .iter()
-        .map(|e| Note::new(Reason::InvalidAnnotation, e.to_string()))
+        .map(|e| Note::new(Reason::InvalidAnnotation, e.summary()))
         .collect();
     notes.extend(warnings.iter().cloned());
     ctx.events.publish_warnings(svc, &notes, false).await;
@@ -258,7 +266,7 @@ async fn invalid(
         },
         errors
             .iter()
-            .map(ToString::to_string)
+            .map(AnnotationError::summary)
             .collect::<Vec<_>>()
             .join("; ")
     );

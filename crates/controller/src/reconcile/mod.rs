@@ -43,6 +43,7 @@
 
 mod ensure;
 mod remove;
+mod unservable;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};

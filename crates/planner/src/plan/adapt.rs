@@ -17,6 +17,13 @@ pub fn adapt(desired: &Topology, caps: &Capabilities) -> (Topology, Vec<PlanWarn
     (t.into_owned(), warnings)
 }
 
+/// Whether the cloud can serve at least one port of `desired`: `false` when adapting drops
+/// every listener (e.g. only SCTP ports on Octavia < 2.23). Such a Service gets no load
+/// balancer and no floating IP.
+pub fn servable(desired: &Topology, caps: &Capabilities) -> bool {
+    !adapt_cow(desired, caps).0.loadbalancer.listeners.is_empty()
+}
+
 /// The errors [`adapt`] finds: what the cloud cannot do for this topology at all.
 pub fn adapt_errors(desired: &Topology, caps: &Capabilities) -> Vec<PlanError> {
     adapt_cow(desired, caps).2
@@ -52,11 +59,25 @@ fn adapt_in_place(d: &mut Topology, caps: &Capabilities) -> (Vec<PlanWarning>, V
     let v = caps.api_version;
     let lb = &mut d.loadbalancer;
     if !caps.tags() && !lb.tags.is_empty() {
+        // Without tags, ownership is proven by the owner marker leading the description.
+        let marks: Vec<&String> = lb
+            .tags
+            .iter()
+            .filter(|t| crate::owner::Tag::parse(t).is_some())
+            .collect();
+        if !marks.is_empty() {
+            let marker = marks
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            lb.description = crate::desired::cut(format!("{marker} {}", lb.description));
+        }
         lb.tags.clear();
         warn(
             WarningReason::FeatureUnsupported,
             format!(
-                "tags need Octavia API >= 2.5 (cloud has {v}); the load balancer is untagged and found by name"
+                "tags need Octavia API >= 2.5 (cloud has {v}); the load balancer is untagged and its owner is marked at the start of its description"
             ),
         );
     }

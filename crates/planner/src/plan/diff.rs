@@ -18,7 +18,7 @@ use crate::owner::{CLUSTER_TAG_PREFIX, Marks, SERVICE_TAG_PREFIX};
 /// marker name a cluster whose tag the load balancer carries, and no Service other than
 /// the load balancer's.
 pub(crate) fn fip_is_ours(lb: &LoadBalancer, fip: &FloatingIp) -> bool {
-    let marks = Marks::of(&fip.tags, &fip.description);
+    let marks = Marks::effective(&fip.tags, &fip.description);
     let has = |t: String| lb.tags.contains(&t);
     marks
         .clusters
@@ -28,6 +28,17 @@ pub(crate) fn fip_is_ours(lb: &LoadBalancer, fip: &FloatingIp) -> bool {
             .services
             .iter()
             .all(|s| has(format!("{SERVICE_TAG_PREFIX}{s}")))
+}
+
+/// Whether `have` (bound by address) was this Service's under a previous UID: its marks name
+/// the cluster `want` names, and its description the same `namespace/name`.
+fn kept_by_predecessor(want: &FloatingIp, have: &FloatingIp) -> bool {
+    let theirs = Marks::effective(&have.tags, &have.description);
+    let ours = Marks::of(&want.tags, &want.description);
+    !theirs.clusters.is_empty()
+        && theirs.clusters.iter().all(|c| ours.clusters.contains(c))
+        && crate::standing::service_ref(&have.description)
+            .is_some_and(|r| crate::standing::service_ref(&want.description) == Some(r))
 }
 
 /// Releases a floating IP we own, or only detaches it when `keep` (the Service's
@@ -501,11 +512,15 @@ pub(super) fn floating_ip(d: &Topology, o: &Topology, steps: &mut Vec<Step>) {
             }
             let mut tags = have.tags.clone();
             tags.sort();
-            if want.floating_ip_address.is_none()
-                && !want.tags.is_empty()
-                && tags != want.tags
-                && fip_is_ours(&o.loadbalancer, have)
-            {
+            // Ours: created by us, or a `loadBalancerIP` address kept by the deleted Service of
+            // the same namespace and name (its marks name this cluster and that name), which
+            // this Service took back: retagged so it is this Service's from now on.
+            let ours = if want.floating_ip_address.is_none() {
+                fip_is_ours(&o.loadbalancer, have)
+            } else {
+                kept_by_predecessor(want, have)
+            };
+            if !want.tags.is_empty() && tags != want.tags && ours {
                 steps.push(Step::TagFloatingip {
                     floatingip: ObjRef::new(ObjKey::Floatingip, have.id.as_ref()),
                     tags: want.tags.clone(),

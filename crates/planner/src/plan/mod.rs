@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use kks_lb_octavia_model::Topology;
 use serde::{Deserialize, Serialize};
 
-pub use self::adapt::{adapt, adapt_errors};
+pub use self::adapt::{adapt, adapt_errors, servable};
 pub use self::steps::{BadObjKey, Change, Changes, ObjKey, ObjRef, Step};
 use crate::config::Capabilities;
 

@@ -5,6 +5,9 @@
 //! class names and messages (`neutron_lib/exceptions`). Lists accept attribute filters
 //! (repeated keys are alternatives) and the tag filters; `limit`/`marker` are ignored.
 //!
+//! A floating IP `PUT` honours `If-Match: revision_number=N` (Neutron's `revision_if_match`):
+//! on a stale revision it answers 412 `RevisionNumberConstraintFailed` and changes nothing.
+//!
 //! Floating IP tags follow Neutron 29: refused in the POST body (`Attribute 'tags' not allowed
 //! in POST`) and in the PUT body, set with `PUT .../tags` or `PUT .../tags/{tag}`, kept as a
 //! set and read back sorted.
@@ -15,7 +18,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State as AxState};
-use axum::http::StatusCode;
+use axum::http::header::IF_MATCH;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kks_lb_octavia_model::api::neutron::{
@@ -267,9 +271,43 @@ async fn update_fip(
     AxState(sh): Sh,
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    with_state(&sh, |st, _| st.fip_update(&ctx, &id, &body))
+    with_state(&sh, |st, _| {
+        let f = st.visible_fip(&ctx, &id)?;
+        check_revision(&headers, f.revision)?;
+        st.fip_update(&ctx, &id, &body)
+    })
+}
+
+/// Neutron's `revision_if_match` check: `If-Match: revision_number=N` on a stale revision
+/// answers 412 `RevisionNumberConstraintFailed`, and nothing changes.
+fn check_revision(headers: &HeaderMap, current: u64) -> ApiResult<()> {
+    for value in headers.get_all(IF_MATCH) {
+        let Some(wanted) = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().strip_prefix("revision_number="))
+        else {
+            continue;
+        };
+        let wanted: u64 = wanted.trim().parse().map_err(|_| {
+            ApiError::neutron(
+                400,
+                "HTTPBadRequest",
+                format!("Invalid If-Match revision_number {wanted:?}"),
+            )
+        })?;
+        if wanted != current {
+            return Err(ApiError::neutron(
+                412,
+                "RevisionNumberConstraintFailed",
+                format!("Constrained to {wanted}, but current revision is {current}"),
+            ));
+        }
+    }
+    Ok(())
 }
 async fn delete_fip(
     AxState(sh): Sh,

@@ -104,7 +104,21 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<Reply, reqwest::Error> {
+        self.try_send_with(method, path, body, &[]).await
+    }
+
+    /// Any request with extra headers, transport errors returned.
+    pub async fn try_send_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, reqwest::Error> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some(t) = &self.token {
             req = req.header("X-Auth-Token", t);
         }
