@@ -69,8 +69,9 @@ fn decode<T: DeserializeOwned>(what: &str, reply: Reply) -> Result<T> {
 }
 
 /// Lists the load balancers and floating IPs of the project: with [`Scope::Tagged`] those
-/// carrying `cluster_tag` (`tags_supported`: whether Octavia has tags, Octavia >= 2.5),
-/// with [`Scope::All`] all of them. Two calls.
+/// marked for `cluster_tag` (load balancers by a tag-filtered list when Octavia has tags,
+/// `tags_supported`; floating IPs by their tags or owner marker), with [`Scope::All`] all of
+/// them. Two calls.
 ///
 /// # Errors
 /// API and decode errors.
@@ -98,19 +99,22 @@ pub async fn inventory(
             )
             .await?,
     )?;
-    let fip_query: &[(&str, String)] = if scope == Scope::Tagged { &by_tag } else { &[] };
-    let fips: FloatingIpList = decode(
+    // Floating IPs are listed whole and kept when their tags or the owner marker leading
+    // their description name the cluster: one whose tagging call never ran is marked only,
+    // and Neutron filters descriptions by exact value.
+    let mut fips: FloatingIpList = decode(
         "floating IP list",
         client
-            .call(
-                Service::Neutron,
-                Method::GET,
-                &["floatingips"],
-                fip_query,
-                None,
-            )
+            .call(Service::Neutron, Method::GET, &["floatingips"], &[], None)
             .await?,
     )?;
+    if scope == Scope::Tagged {
+        let cluster = kks_lb_planner::Tag::parse(cluster_tag);
+        fips.floatingips.retain(|f| {
+            let marks = kks_lb_planner::owner::Marks::of(&f.tags, &f.description);
+            matches!(&cluster, Some(kks_lb_planner::Tag::Cluster(id)) if marks.clusters.contains(id))
+        });
+    }
     let mut out: Vec<CloudObject> = lbs
         .loadbalancers
         .into_iter()

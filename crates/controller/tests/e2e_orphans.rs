@@ -114,6 +114,44 @@ async fn a_service_deleted_with_its_finalizer_stripped_leaves_nothing_in_the_clo
     running.stop().await;
 }
 
+/// A floating IP whose tagging call never ran carries only the owner marker in its
+/// description; when its Service is gone it is collected all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_floating_ip_marked_but_never_tagged_is_collected_with_its_load_balancer() {
+    let env = Env::start().await;
+    let running = env.controller().await;
+    env.create(&service("shop", "web"));
+    env.wait_ready("shop", "web").await;
+    running.stop().await;
+    let fip = env.cloud.snapshot().floating_ips[0].clone();
+    assert!(
+        fip.description.starts_with("kks-lb-cluster:"),
+        "{}",
+        fip.description
+    );
+    let os = env.openstack().await;
+    os.call(
+        kks_lb_adapter::Service::Neutron,
+        Method::PUT,
+        &["floatingips", &fip.id, "tags"],
+        &[],
+        Some(&json!({"tags": []})),
+    )
+    .await
+    .unwrap();
+    assert!(env.cloud.snapshot().floating_ips[0].tags.is_empty());
+    strip_and_delete(&env, "shop", "web").await;
+
+    let running = env
+        .controller_with(collecting(&env, Duration::from_millis(200)))
+        .await;
+    env.wait_cloud("orphans collected", |s| {
+        s.loadbalancers.is_empty() && s.floating_ips.is_empty()
+    })
+    .await;
+    running.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_recreated_under_the_same_name_adopts_its_predecessor_s_load_balancer() {
     let env = Env::start().await;
