@@ -165,6 +165,10 @@ impl CloudConfig {
 const OTHER_OCCM_SECTIONS: &[&str] = &["Networking", "BlockStorage", "Metadata", "Route"];
 
 /// Parses `cloud.conf` text. `file` names the file in errors and warnings.
+///
+/// The syntax is OCCM's (gcfg, the git-config format): section and key names are
+/// case-insensitive, `;` and `#` start a comment anywhere outside double quotes, a value may be
+/// quoted in parts with `\"`, `\\`, `\n` and `\t` escapes, and a key alone means `true`.
 pub fn parse(text: &str, file: &str) -> Result<CloudConfig, CloudConfigError> {
     let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for (n, raw) in text.lines().enumerate() {
@@ -172,25 +176,31 @@ pub fn parse(text: &str, file: &str) -> Result<CloudConfig, CloudConfigError> {
         if line.is_empty() || line.starts_with(';') || line.starts_with('#') {
             continue;
         }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            sections.push((name.trim().to_owned(), Vec::new()));
-            continue;
-        }
         let syntax = || CloudConfigError::Syntax {
             file: file.to_owned(),
             line: n + 1,
             text: raw.to_owned(),
         };
-        let (k, v) = line.split_once('=').ok_or_else(syntax)?;
+        if let Some(rest) = line.strip_prefix('[') {
+            let (name, after) = rest.split_once(']').ok_or_else(syntax)?;
+            let after = after.trim_start();
+            if !(after.is_empty() || after.starts_with(';') || after.starts_with('#')) {
+                return Err(syntax());
+            }
+            sections.push((canonical_section(name.trim()), Vec::new()));
+            continue;
+        }
         let section = sections.last_mut().ok_or_else(syntax)?;
-        let v = v.trim();
-        let v = v
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(v);
-        section
-            .1
-            .push((k.trim().to_ascii_lowercase(), v.to_owned()));
+        let (k, v) = match line.split_once('=') {
+            Some((k, v)) => (k, gcfg_value(v).ok_or_else(syntax)?),
+            // gcfg: a key without a value is a boolean true.
+            None => (line, "true".to_owned()),
+        };
+        let k = k.trim();
+        if k.is_empty() || k.contains(char::is_whitespace) {
+            return Err(syntax());
+        }
+        section.1.push((k.to_ascii_lowercase(), v));
     }
 
     let mut cfg = CloudConfig::default();
@@ -320,8 +330,66 @@ pub fn parse(text: &str, file: &str) -> Result<CloudConfig, CloudConfigError> {
     Ok(cfg)
 }
 
+/// A gcfg boolean: `true`/`yes`/`on`/`1` or `false`/`no`/`off`/`0`, in any case.
 fn parse_bool(v: &str) -> Option<bool> {
-    v.parse::<Flag>().ok().map(|f| f.0)
+    if let Ok(Flag(b)) = v.parse::<Flag>() {
+        return Some(b);
+    }
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "on" | "1" => Some(true),
+        "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// The section names kks-lb reads, in OCCM's spelling; others as written.
+fn canonical_section(name: &str) -> String {
+    ["Global", "LoadBalancer"]
+        .iter()
+        .chain(OTHER_OCCM_SECTIONS)
+        .find(|known| known.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_owned(), |known| (*known).to_owned())
+}
+
+/// A gcfg value: whitespace around it dropped, a comment (`;` or `#` outside quotes) cut
+/// off, quoted parts kept as written with their escapes resolved. `None` for an unterminated
+/// quote or an unknown escape.
+fn gcfg_value(raw: &str) -> Option<String> {
+    let mut out = String::new();
+    // Length of `out` up to its last character that was quoted or not whitespace: unquoted
+    // trailing whitespace is dropped.
+    let mut keep = 0;
+    let mut quoted = false;
+    let mut chars = raw.trim_start().chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' => {
+                let e = match chars.next()? {
+                    '"' => '"',
+                    '\\' => '\\',
+                    'n' => '\n',
+                    't' => '\t',
+                    'b' => '\u{8}',
+                    _ => return None,
+                };
+                out.push(e);
+                keep = out.len();
+            }
+            ';' | '#' if !quoted => break,
+            c => {
+                out.push(c);
+                if quoted || !c.is_whitespace() {
+                    keep = out.len();
+                }
+            }
+        }
+    }
+    if quoted {
+        return None;
+    }
+    out.truncate(keep);
+    Some(out)
 }
 
 /// An algorithm name in any case (cloud.conf files often spell it in lower case).
@@ -368,6 +436,66 @@ colour = blue
 [Networking]
 ipv6-support-disabled = true
 "#;
+
+    /// The shape of the cloud.conf files OCCM's own docs and charts ship: section names in
+    /// other cases, inline comments, quoted values with escapes, gcfg booleans, a bare key.
+    const OCCM_STYLE: &str = r#"
+[global]
+auth-url = "https://keystone.example:5000/v3" ; the identity endpoint
+Username = admin
+password = "p#ss;w\"rd"   # quoted: the comment characters are part of it
+tenant-name=demo
+domain-name = Default
+region=RegionOne
+tls-insecure
+
+[LOADBALANCER]
+use-octavia = yes
+subnet-id = 5b5cbd5a-0e6d-4c4f-8f7a-2a1f0c3b9d01 # cluster subnet
+floating-network-id = "7c1f3a9e-2d4b-4e8f-9a6c-1b2d3e4f5a60"
+lb-method = round_robin
+create-monitor = on
+internal-lb = off
+
+[BlockStorage]
+bs-version = v3
+"#;
+
+    #[test]
+    fn occm_style_files_parse_like_occm_reads_them() {
+        let cfg = parse(OCCM_STYLE, "cloud.conf").unwrap();
+        let g = &cfg.global;
+        assert_eq!(
+            g.auth_url.as_deref(),
+            Some("https://keystone.example:5000/v3")
+        );
+        assert_eq!(g.username.as_deref(), Some("admin"));
+        assert_eq!(g.password.as_deref(), Some("p#ss;w\"rd"));
+        assert!(g.tls_insecure, "a bare key is true");
+        let lb = &cfg.load_balancer;
+        assert_eq!(
+            lb.subnet_id.as_deref(),
+            Some("5b5cbd5a-0e6d-4c4f-8f7a-2a1f0c3b9d01")
+        );
+        assert_eq!(
+            lb.floating_network_id.as_deref(),
+            Some("7c1f3a9e-2d4b-4e8f-9a6c-1b2d3e4f5a60")
+        );
+        assert!(lb.defaults.create_monitor);
+        assert!(!lb.defaults.internal_lb);
+    }
+
+    #[test]
+    fn gcfg_values_trim_unquoted_space_cut_comments_and_resolve_escapes() {
+        assert_eq!(gcfg_value("  a b  ; c").as_deref(), Some("a b"));
+        assert_eq!(gcfg_value(r#" " a;b " "#).as_deref(), Some(" a;b "));
+        assert_eq!(gcfg_value(r#""x\ty\\z""#).as_deref(), Some("x\ty\\z"));
+        assert_eq!(gcfg_value(r#""open"#), None, "unterminated quote");
+        assert_eq!(gcfg_value(r"\q"), None, "unknown escape");
+        assert_eq!(parse_bool("YES"), Some(true));
+        assert_eq!(parse_bool("0"), Some(false));
+        assert_eq!(parse_bool("maybe"), None);
+    }
 
     #[test]
     fn an_occm_cloud_conf_parses_into_credentials_and_defaults() {
