@@ -314,7 +314,7 @@ fn main() {
                 break;
             }
             assert!(started.elapsed() < limit, "only {ready} ready");
-            if started.elapsed().as_secs() % 10 == 0 {
+            if started.elapsed().as_secs().is_multiple_of(10) {
                 eprintln!("  {ready} of {n} ready");
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -455,7 +455,7 @@ fn main() {
                 break;
             }
             assert!(started.elapsed() < limit, "delete: {left} left");
-            if started.elapsed().as_secs() % 5 == 0 {
+            if started.elapsed().as_secs().is_multiple_of(5) {
                 eprintln!("  {left} load balancers, {ours} Services left");
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
