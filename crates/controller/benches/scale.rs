@@ -340,7 +340,16 @@ fn main() {
         };
         rows.push((
             format!("create {n}: time to all ingress"),
-            format!("{:.1} s ({creates} calls / {} QPS = {:.1} s)", took.as_secs_f64(), a.qps, creates as f64 / a.qps.max(1e-9)),
+            if a.qps > 0.0 {
+                format!(
+                    "{:.1} s ({creates} calls / {} QPS = {:.1} s)",
+                    took.as_secs_f64(),
+                    a.qps,
+                    creates as f64 / a.qps
+                )
+            } else {
+                format!("{:.1} s ({creates} calls, unlimited QPS)", took.as_secs_f64())
+            },
         ));
         rows.push((
             "create: calls per Service".into(),
