@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+/// The endpoint under which the shared poller's lists are counted.
+pub const POLL_LIST: &str = "/v2/lbaas/loadbalancers (poll)";
+
 /// Calls of one scenario, grouped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallCounts {
@@ -39,13 +42,36 @@ impl CallCounts {
             .sum()
     }
 
-    /// Polls of one load balancer's status (`GET .../loadbalancers/{id}`).
+    /// Polls of load balancer statuses: `GET .../loadbalancers/{id}` and the shared poller's
+    /// lists ([`POLL_LIST`], moved there by [`CallCounts::take_poll_lists`]).
     pub fn polls(&self) -> u64 {
         self.by_endpoint
             .iter()
-            .filter(|((m, p), _)| m == "GET" && p.ends_with("/loadbalancers/{id}"))
+            .filter(|((m, p), _)| {
+                m == "GET" && (p.ends_with("/loadbalancers/{id}") || p == POLL_LIST)
+            })
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// Counts `n` of the `GET /v2/lbaas/loadbalancers` lists as the shared poller's (the
+    /// poller counts its own calls: `Poller::list_calls`), under [`POLL_LIST`].
+    pub fn take_poll_lists(&mut self, n: u64) {
+        let key = ("GET".to_owned(), "/v2/lbaas/loadbalancers".to_owned());
+        let listed = self.by_endpoint.get(&key).copied().unwrap_or(0);
+        let moved = n.min(listed);
+        if moved == 0 {
+            return;
+        }
+        if listed == moved {
+            self.by_endpoint.remove(&key);
+        } else {
+            self.by_endpoint.insert(key, listed - moved);
+        }
+        *self
+            .by_endpoint
+            .entry(("GET".to_owned(), POLL_LIST.to_owned()))
+            .or_default() += moved;
     }
 
     /// Version discovery (`GET /` of a service), made once per process per service.

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use crate::client::{OpenStackClient, Reply};
 use crate::error::{Error, Result, Service};
 use crate::pacing::Backoff;
+use crate::poller::{LbState, Poller, Sighting, WaitRecorder, status_of};
 
 /// How the executor paces itself.
 #[derive(Debug, Clone)]
@@ -58,6 +59,9 @@ pub struct Outcome {
     /// The cloud id of every object the plan knew or created, by key: with the desired
     /// topology, what the cloud now holds (see `kks_lb_planner::settled`).
     pub ids: BTreeMap<ObjKey, String>,
+    /// The load balancer as the wait after the plan's last mutation saw it (`None` when the
+    /// plan changed nothing or deleted it): the drift check's reference.
+    pub state: Option<LbState>,
 }
 
 /// Runs plans: steps in order, symbolic references resolved from observed ids and from the
@@ -68,6 +72,7 @@ pub struct Executor {
     client: OpenStackClient,
     cfg: ExecuteConfig,
     locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    poller: Poller,
 }
 
 struct Run<'a> {
@@ -78,16 +83,44 @@ struct Run<'a> {
     /// The load balancer may be PENDING_*: wait before the next mutation.
     busy: bool,
     deleted: bool,
+    /// What the last wait saw, cleared by every later mutation.
+    state: Option<LbState>,
 }
 
 impl Executor {
     /// An executor over a client.
+    ///
+    /// Waits for ACTIVE share one [`Poller`] listing every load balancer of the project;
+    /// [`Executor::with_poll_tag`] narrows it to the cluster's.
     pub fn new(client: OpenStackClient, cfg: ExecuteConfig) -> Self {
+        let poller = Poller::new(client.clone(), cfg.backoff.clone(), None);
         Executor {
             client,
             cfg,
             locks: Mutex::new(HashMap::new()),
+            poller,
         }
+    }
+
+    /// The shared poller lists only load balancers tagged `tag` (the cluster tag).
+    #[must_use]
+    pub fn with_poll_tag(mut self, tag: impl Into<String>) -> Self {
+        self.poller = Poller::new(
+            self.client.clone(),
+            self.cfg.backoff.clone(),
+            Some(tag.into()),
+        );
+        self
+    }
+
+    /// Reports the waits (how many load balancers wait, how long each wait took).
+    pub fn set_wait_recorder(&self, recorder: Arc<dyn WaitRecorder>) {
+        self.poller.set_recorder(recorder);
+    }
+
+    /// The shared poller.
+    pub fn poller(&self) -> &Poller {
+        &self.poller
     }
 
     /// The client.
@@ -132,6 +165,7 @@ impl Executor {
             floating_ip: None,
             busy: false,
             deleted: false,
+            state: None,
         };
         if let Some(o) = observed {
             run.seed(o);
@@ -156,6 +190,7 @@ impl Executor {
             })?;
             if step.locks_loadbalancer() && !run.deleted {
                 run.busy = true;
+                run.state = None;
             }
             if let Step::CreateLoadbalancer { .. } = step {
                 // Only a freshly created load balancer is deleted when it ends in ERROR.
@@ -173,6 +208,7 @@ impl Executor {
             floating_ip: run.floating_ip,
             steps_done: plan.steps.len(),
             ids: run.ids,
+            state: run.state,
         })
     }
 
@@ -220,41 +256,88 @@ impl Executor {
         }
     }
 
-    /// Polls the load balancer until it leaves PENDING_*; returns the final status, or `None`
-    /// when it is gone.
-    async fn wait_for(&self, id: &str, started: Instant) -> Result<Option<ProvisioningStatus>> {
+    /// Waits until the load balancer leaves PENDING_*; returns the final status, or `None`
+    /// when it is gone; [`Error::WaitTimeout`] after the wait limit. The shared [`Poller`]
+    /// answers (one list call per tick for every waiter); when it cannot, this load
+    /// balancer is polled on its own.
+    async fn wait_for(&self, id: &str, started: Instant) -> Result<Option<LbState>> {
+        let result = match self.poller.join(id) {
+            Some(mut waiter) => {
+                let mut last: Option<LbState> = None;
+                loop {
+                    let left = self.cfg.wait_limit.saturating_sub(started.elapsed());
+                    let Ok(seen) = tokio::time::timeout(left, waiter.next()).await else {
+                        break Err(self.wait_timeout(id, last.as_ref(), started));
+                    };
+                    let state = match seen {
+                        Sighting::Gone => break Ok(None),
+                        Sighting::None => last.take(),
+                        Sighting::Status(s) => s,
+                        Sighting::PollYourself => match self.read_status(id).await {
+                            Ok(Some(s)) => s,
+                            Ok(None) => break Ok(None),
+                            Err(e) => break Err(e),
+                        },
+                    };
+                    match state {
+                        Some(s) if !s.provisioning.is_pending() => break Ok(Some(s)),
+                        other => last = other,
+                    }
+                    if started.elapsed() >= self.cfg.wait_limit {
+                        break Err(self.wait_timeout(id, last.as_ref(), started));
+                    }
+                }
+            }
+            None => self.poll_alone(id, started).await,
+        };
+        if let Some(r) = self.poller.recorder() {
+            r.waited(started.elapsed());
+        }
+        result
+    }
+
+    fn wait_timeout(&self, id: &str, status: Option<&LbState>, started: Instant) -> Error {
+        Error::WaitTimeout {
+            lb_id: id.to_owned(),
+            status: status.map_or_else(|| "unknown".to_owned(), |s| s.provisioning.to_string()),
+            waited: started.elapsed(),
+        }
+    }
+
+    /// One `GET` of the load balancer: `Ok(None)` when it is gone, `Ok(Some(None))` when the
+    /// status could not be read (a retryable error).
+    async fn read_status(&self, id: &str) -> Result<Option<Option<LbState>>> {
+        match self
+            .client
+            .call(
+                Service::Octavia,
+                Method::GET,
+                &["lbaas", "loadbalancers", id],
+                &[],
+                None,
+            )
+            .await
+        {
+            Ok(r) => Ok(Some(status_of(&r.body))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) if e.is_retryable() => Ok(Some(None)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Polls one load balancer on its own (clouds whose list refuses the tag filter).
+    async fn poll_alone(&self, id: &str, started: Instant) -> Result<Option<LbState>> {
         let mut n = 0;
         loop {
-            let status = match self
-                .client
-                .call(
-                    Service::Octavia,
-                    Method::GET,
-                    &["lbaas", "loadbalancers", id],
-                    &[],
-                    None,
-                )
-                .await
-            {
-                Ok(r) => r
-                    .body
-                    .pointer("/loadbalancer/provisioning_status")
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<ProvisioningStatus>().ok()),
-                Err(e) if e.is_not_found() => return Ok(None),
-                Err(e) if e.is_retryable() => None,
-                Err(e) => return Err(e),
+            let Some(status) = self.read_status(id).await? else {
+                return Ok(None);
             };
             match status {
-                Some(s) if !s.is_pending() => return Ok(Some(s)),
+                Some(s) if !s.provisioning.is_pending() => return Ok(Some(s)),
                 _ => {}
             }
             if started.elapsed() >= self.cfg.wait_limit {
-                return Err(Error::WaitTimeout {
-                    lb_id: id.to_owned(),
-                    status: status.map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
-                    waited: started.elapsed(),
-                });
+                return Err(self.wait_timeout(id, status.as_ref(), started));
             }
             tokio::time::sleep(self.cfg.backoff.delay(n)).await;
             n += 1;
@@ -368,7 +451,10 @@ impl Run<'_> {
         let Some(id) = self.lb_id() else {
             return Ok(());
         };
-        match self.ex.wait_for(&id, Instant::now()).await? {
+        let seen = self.ex.wait_for(&id, Instant::now()).await?;
+        let status = seen.as_ref().map(|s| s.provisioning);
+        self.state = seen;
+        match status {
             Some(ProvisioningStatus::Error) => {
                 if created {
                     // SPEC.md §8: an LB that ends in ERROR on create is deleted and recreated on

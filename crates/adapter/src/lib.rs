@@ -11,6 +11,7 @@
 //!   anything else, and reads the whole tree with one filtered list call per kind.
 //! - [`execute`]: runs a planner `Plan` step by step, waiting for ACTIVE between mutations of
 //!   one load balancer, retrying what is retryable, one plan at a time per load balancer.
+//! - [`poller`]: one list call per tick answers every wait for ACTIVE.
 
 pub mod accounting;
 pub mod capabilities;
@@ -20,11 +21,15 @@ pub mod execute;
 pub mod inventory;
 pub mod observe;
 pub mod pacing;
+pub mod poller;
 
 pub use capabilities::{CapabilitiesCache, discover};
 pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
 pub use error::{Error, Result, Service};
 pub use execute::{ExecuteConfig, Executor, Outcome};
 pub use inventory::{CloudObject, Kind, Scope, inventory};
-pub use observe::{Observation, Ownership, observe, observe_for_delete, observe_with};
+pub use observe::{
+    Observation, Ownership, observe, observe_for_delete, observe_stamped, observe_with,
+};
 pub use pacing::{Backoff, TokenBucket};
+pub use poller::{LbState, Poller, WaitRecorder, list_loadbalancers};

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::client::{OpenStackClient, Reply};
 use crate::error::{Error, Result, Service};
+use crate::poller::LbState;
 
 pub use kks_lb_planner::owner::{Ownership, ownership_of};
 
@@ -58,7 +59,9 @@ fn decode<T: DeserializeOwned>(what: &str, reply: Reply) -> Result<T> {
 /// API and decode errors. A foreign load balancer is not an error but
 /// [`Observation::Foreign`].
 pub async fn observe(client: &OpenStackClient, owner: &Ownership) -> Result<Observation> {
-    observe_at(client, owner, Depth::Full, None).await
+    observe_at(client, owner, Depth::Full, None)
+        .await
+        .map(|(o, _)| o)
 }
 
 /// Like [`observe`] for a Service that wants a floating IP whose `description` (led by the
@@ -73,6 +76,21 @@ pub async fn observe_with(
     owner: &Ownership,
     fip_description: Option<&str>,
 ) -> Result<Observation> {
+    observe_at(client, owner, Depth::Full, fip_description)
+        .await
+        .map(|(o, _)| o)
+}
+
+/// Like [`observe_with`], and also the load balancer's state as the read saw it (its
+/// `updated_at` and statuses), for the drift check.
+///
+/// # Errors
+/// As [`observe`].
+pub async fn observe_stamped(
+    client: &OpenStackClient,
+    owner: &Ownership,
+    fip_description: Option<&str>,
+) -> Result<(Observation, Option<LbState>)> {
     observe_at(client, owner, Depth::Full, fip_description).await
 }
 
@@ -86,7 +104,9 @@ pub async fn observe_for_delete(
     owner: &Ownership,
     fip_description: Option<&str>,
 ) -> Result<Observation> {
-    observe_at(client, owner, Depth::Shallow, fip_description).await
+    observe_at(client, owner, Depth::Shallow, fip_description)
+        .await
+        .map(|(o, _)| o)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +120,7 @@ async fn observe_at(
     owner: &Ownership,
     depth: Depth,
     fip_description: Option<&str>,
-) -> Result<Observation> {
+) -> Result<(Observation, Option<LbState>)> {
     let mut stale_id = None;
     let lb: Option<LoadBalancerResponse> = match &owner.id {
         Some(id) => {
@@ -159,11 +179,14 @@ async fn observe_at(
                         let reason = ownership_of(owner, &lb.name, &lb.tags, &lb.description)
                             .err()
                             .unwrap_or_default();
-                        return Ok(Observation::Foreign {
-                            id: lb.id,
-                            name: lb.name,
-                            reason,
-                        });
+                        return Ok((
+                            Observation::Foreign {
+                                id: lb.id,
+                                name: lb.name,
+                                reason,
+                            },
+                            None,
+                        ));
                     }
                     None => None,
                 },
@@ -171,18 +194,22 @@ async fn observe_at(
         }
     };
     let Some(lb) = lb else {
-        return Ok(Observation::Missing { stale_id });
+        return Ok((Observation::Missing { stale_id }, None));
     };
     if let Err(reason) = ownership_of(owner, &lb.name, &lb.tags, &lb.description) {
-        return Ok(Observation::Foreign {
-            id: lb.id,
-            name: lb.name,
-            reason,
-        });
+        return Ok((
+            Observation::Foreign {
+                id: lb.id,
+                name: lb.name,
+                reason,
+            },
+            None,
+        ));
     }
+    let state = LbState::of(&lb);
     read_tree(client, lb, depth, fip_description)
         .await
-        .map(|t| Observation::Owned(Box::new(t)))
+        .map(|t| (Observation::Owned(Box::new(t)), Some(state)))
 }
 
 async fn read_tree(

@@ -15,6 +15,9 @@
 //! | `kks_lb_leader` | gauge | | (1 while this replica leads, else 0)
 //! | `kks_lb_orphans_deleted_total` | counter | `kind` (`loadbalancer`, `floatingip`) |
 //! | `kks_lb_build_info` | info (gauge of 1) | `version`, `revision` |
+//! | `kks_lb_load_balancers_waiting` | gauge | | (load balancers waiting to leave `PENDING_*`)
+//! | `kks_lb_wait_duration_seconds` | histogram | | (one wait for a load balancer to leave `PENDING_*`)
+//! | `kks_lb_drift_checks_total` | counter | `result` (`skipped`: unchanged, tree not read; `changed`: changed or missing, tree re-read) |
 //!
 //! `kks_lb_services` counts the LoadBalancer Services this replica reconciles by the status of
 //! their `LoadBalancerReady` condition as last written (a follower reports 0 for both). The
@@ -29,7 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use kks_lb_adapter::{CallRecorder, Service};
+use kks_lb_adapter::{CallRecorder, Service, WaitRecorder};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -73,6 +76,11 @@ struct KindLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReadyLabels {
     ready: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -125,6 +133,9 @@ struct Inner {
     services: Family<ReadyLabels, Gauge>,
     leader: Gauge,
     orphans_deleted: Family<KindLabels, Counter>,
+    waiting: Gauge,
+    wait_duration: Histogram,
+    drift_checks: Family<ResultLabels, Counter>,
 }
 
 /// The controller's metrics. Cloning is cheap and shares the same series.
@@ -149,7 +160,13 @@ impl Metrics {
             services: Family::default(),
             leader: Gauge::default(),
             orphans_deleted: Family::default(),
+            waiting: Gauge::default(),
+            wait_duration: long_histogram(),
+            drift_checks: Family::default(),
         };
+        for result in ["skipped", "changed"] {
+            let _ = inner.drift_checks.get_or_create(&ResultLabels { result });
+        }
         // Both series exist from the start, so an alert sees 0 rather than nothing.
         for ready in ["true", "false"] {
             inner.services.get_or_create(&ReadyLabels { ready }).set(0);
@@ -219,6 +236,21 @@ impl Metrics {
             "kks_lb_orphans_deleted",
             "Load balancers and floating IPs of this cluster deleted by orphan collection (their Service gone), by kind",
             inner.orphans_deleted.clone(),
+        );
+        registry.register(
+            "kks_lb_load_balancers_waiting",
+            "Load balancers waiting to leave PENDING_* (answered by one shared list call per tick)",
+            inner.waiting.clone(),
+        );
+        registry.register(
+            "kks_lb_wait_duration_seconds",
+            "Time one wait for a load balancer to leave PENDING_* took",
+            inner.wait_duration.clone(),
+        );
+        registry.register(
+            "kks_lb_drift_checks",
+            "Drift checks of cached observations by result: skipped (unchanged in the list, tree not read) or changed (changed or missing, tree re-read)",
+            inner.drift_checks.clone(),
         );
         registry.register(
             "kks_lb_build",
@@ -302,6 +334,21 @@ impl Metrics {
         self.inner.leader.set(i64::from(leader));
     }
 
+    /// Counts one drift check's results.
+    pub fn drift_checks(&self, skipped: usize, changed: usize) {
+        for (result, n) in [("skipped", skipped), ("changed", changed)] {
+            self.inner
+                .drift_checks
+                .get_or_create(&ResultLabels { result })
+                .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+        }
+    }
+
+    /// A recorder for [`kks_lb_adapter::Executor::set_wait_recorder`].
+    pub fn wait_recorder(&self) -> Arc<dyn WaitRecorder> {
+        Arc::new(self.clone())
+    }
+
     /// A recorder for [`kks_lb_adapter::OpenStackClient::with_recorder`] that feeds the
     /// OpenStack call metrics.
     pub fn call_recorder(&self) -> Arc<dyn CallRecorder> {
@@ -330,6 +377,18 @@ impl CallRecorder for Metrics {
                 endpoint: template.to_string(),
             })
             .observe(took.as_secs_f64());
+    }
+}
+
+impl WaitRecorder for Metrics {
+    fn waiting(&self, count: usize) {
+        self.inner
+            .waiting
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    fn waited(&self, waited: Duration) {
+        self.inner.wait_duration.observe(waited.as_secs_f64());
     }
 }
 

@@ -338,12 +338,24 @@ impl Term<'_> {
             .reflect(writer),
             signals,
         );
+        let tag = kks_lb_planner::cluster_tag(&self.settings.cluster.cluster_id);
+        let executor = Executor::new(self.cloud.clone(), self.settings.execute.clone())
+            .with_poll_tag(tag.clone());
+        executor.set_wait_recorder(self.metrics.wait_recorder());
         let ctx = Arc::new(Context::new(
             self.kube.clone(),
-            Executor::new(self.cloud.clone(), self.settings.execute.clone()),
+            executor,
             nodes,
             self.settings.clone(),
             self.metrics.clone(),
+        ));
+        let (drifted, drift_triggers) = futures::channel::mpsc::unbounded::<()>();
+        let sweeper = tokio::spawn(drift_checks(
+            Arc::clone(&ctx),
+            tag,
+            self.settings.resync,
+            drifted,
+            stop.clone(),
         ));
         let graceful = stop.clone();
         let controller = Controller::new(
@@ -351,7 +363,7 @@ impl Term<'_> {
             watcher::Config::default(),
         )
         .with_config(controller::Config::default().concurrency(self.settings.concurrency))
-        .reconcile_all_on(node_changes)
+        .reconcile_all_on(futures::stream::select(node_changes, drift_triggers))
         .graceful_shutdown_on(async move { graceful.cancelled().await })
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {
@@ -389,8 +401,47 @@ impl Term<'_> {
             }
         }
         collecting.abort();
+        sweeper.abort();
         // The next leader reports the Services; a follower reports none.
         self.metrics.set_services(0, 0);
+    }
+}
+
+/// The list-based drift check ([`crate::reconcile::drift`]): one sweep every 85–95 % of the
+/// resync interval (so a cached observation is confirmed before a Service's resync trusts
+/// it), until `stop`. A sweep that found changes schedules every Service; those whose
+/// observation was kept return at once, the changed ones re-read their tree.
+async fn drift_checks(
+    ctx: Arc<Context>,
+    tag: String,
+    resync: std::time::Duration,
+    drifted: futures::channel::mpsc::UnboundedSender<()>,
+    stop: CancellationToken,
+) {
+    use rand::Rng;
+    loop {
+        let wait = resync.mul_f64(rand::rng().random_range(0.85..=0.95));
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        match crate::reconcile::drift::sweep(&ctx, &tag).await {
+            Ok(sweep) => {
+                tracing::debug!(
+                    skipped = sweep.skipped,
+                    changed = sweep.changed,
+                    adopted = sweep.adopted,
+                    "drift check"
+                );
+                if sweep.changed > 0 && drifted.unbounded_send(()).is_err() {
+                    return;
+                }
+            }
+            Err(e) => tracing::warn!(
+                error = &e as &dyn std::error::Error,
+                "drift check: cannot list the load balancers; their trees are re-read at the next resync"
+            ),
+        }
     }
 }
 

@@ -570,6 +570,7 @@ mod tests {
             floating_ip: Some("203.0.113.7".into()),
             steps_done: 1,
             ids: std::collections::BTreeMap::new(),
+            state: None,
         }
     }
 

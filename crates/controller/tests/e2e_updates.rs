@@ -497,3 +497,66 @@ async fn cloud_failures_are_reported_with_status_and_request_id_and_retried() {
     assert!(env.leaks().is_empty());
     ctl.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_checks_list_the_cluster_once_per_resync_and_skip_unchanged_trees() {
+    let env = Env::start().await;
+    let mut settings = env.settings();
+    settings.resync = Duration::from_millis(1000);
+    let ctl = env.controller_with(settings).await;
+    let names = ["a", "b", "c"];
+    for name in names {
+        env.create(&service("shop", name));
+    }
+    for name in names {
+        env.wait_ready("shop", name).await;
+    }
+    // The first sweep confirms what the plans left.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    env.cloud.reset_calls();
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    for tree in [
+        "/v2/lbaas/listeners",
+        "/v2/lbaas/pools",
+        "/v2/lbaas/loadbalancers/{id}",
+        "/v2/lbaas/pools/{id}/members",
+    ] {
+        assert_eq!(
+            env.cloud.call_count("GET", tree),
+            0,
+            "no tree is re-read while nothing changes: {tree}: {:?}",
+            env.cloud.call_log()
+        );
+    }
+    let lists = env.cloud.call_count("GET", "/v2/lbaas/loadbalancers");
+    assert!(
+        (2..=4).contains(&lists),
+        "one list per resync interval for all three, 3 s at 1 s: {lists}"
+    );
+    assert_eq!(env.cloud_writes(), vec![], "steady state writes nothing");
+
+    // Someone deletes a listener by hand: the next sweep sees the load balancer changed and
+    // that Service alone re-reads its tree and repairs it.
+    let live = env.lb("shop", "b").unwrap();
+    let mut gutted = live.clone();
+    gutted.loadbalancer.listeners.clear();
+    let os = env.openstack().await;
+    let caps = discover(&os, "amphora").await.unwrap();
+    let manual = plan(&gutted, Some(&live), &caps);
+    Executor::new(os, env.settings().execute)
+        .execute(&live.loadbalancer.name, &manual, Some(&live))
+        .await
+        .unwrap();
+    env.cloud.reset_calls();
+    env.wait_cloud("the deleted listener is recreated", |snap| {
+        snap.loadbalancer(&lb_name(CLUSTER, "shop", "b"))
+            .is_some_and(|t| t.loadbalancer.listeners.len() == 1)
+    })
+    .await;
+    assert_eq!(
+        env.cloud.call_count("GET", "/v2/lbaas/listeners"),
+        1,
+        "only the changed Service re-read its tree"
+    );
+    ctl.stop().await;
+}

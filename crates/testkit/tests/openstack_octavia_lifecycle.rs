@@ -1064,3 +1064,95 @@ async fn pools_listed_by_load_balancer_include_pools_no_listener_uses() {
         .collect();
     assert_eq!(detached, vec!["detached", "other"]);
 }
+
+fn lb_updated_at(body: &serde_json::Value) -> Option<String> {
+    body["loadbalancer"]["updated_at"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Octavia 19 moves a load balancer's `updated_at` on every mutation of its children (the
+/// list-based drift check relies on it): a batch member PUT included.
+#[tokio::test(start_paused = true)]
+async fn a_batch_member_put_moves_the_parent_lbs_updated_at() {
+    let (_cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            full_lb_body("lb", &subnet),
+        )
+        .await;
+    let lb_id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    let pool = r.body["loadbalancer"]["pools"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    advance(10_000).await;
+    let url = Client::lbaas(&format!("/loadbalancers/{lb_id}"));
+    let before = lb_updated_at(&c.get(&url).await.body);
+    assert!(before.is_some(), "ACTIVE after create has an updated_at");
+    // The emulator's clock resolves to seconds, like Octavia's.
+    advance(5_000).await;
+    assert_eq!(
+        lb_updated_at(&c.get(&url).await.body),
+        before,
+        "no change, same stamp"
+    );
+    let batch = c
+        .put(
+            &Client::lbaas(&format!("/pools/{pool}/members")),
+            json!({"members": [{"address": "192.0.2.77", "protocol_port": 30080}]}),
+        )
+        .await;
+    assert_eq!(batch.status, StatusCode::ACCEPTED);
+    advance(2_000).await;
+    let after = c.get(&url).await.body;
+    assert_eq!(after["loadbalancer"]["provisioning_status"], "ACTIVE");
+    assert_ne!(lb_updated_at(&after), before, "the child mutation moved it");
+}
+
+/// The tag-filtered list the shared poller and the drift check use pages with `limit` and
+/// `marker`, a `next` link while more remain, and shows only the tagged load balancers.
+#[tokio::test(start_paused = true)]
+async fn tag_filtered_lists_page_with_limit_and_marker() {
+    let (_cloud, c, subnet) = setup().await;
+    let mut tagged = Vec::new();
+    for i in 0..5 {
+        let mut body = simple_lb_body(&format!("lb{i}"), &subnet);
+        if i != 2 {
+            body["loadbalancer"]["tags"] = json!(["kks-lb-cluster:x"]);
+        }
+        let r = c.post(&Client::lbaas("/loadbalancers"), body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        if i != 2 {
+            tagged.push(r.body["loadbalancer"]["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let mut seen = Vec::new();
+    let mut marker: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut url = Client::lbaas("/loadbalancers?tags=kks-lb-cluster:x&limit=3");
+        if let Some(m) = &marker {
+            url.push_str(&format!("&marker={m}"));
+        }
+        let page = c.get(&url).await.body;
+        pages += 1;
+        let ids: Vec<String> = page["loadbalancers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|lb| lb["id"].as_str().unwrap().to_owned())
+            .collect();
+        marker = ids.last().cloned();
+        seen.extend(ids);
+        let next = page["loadbalancers_links"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|l| l["rel"] == "next"));
+        if !next {
+            break;
+        }
+    }
+    assert_eq!(seen, tagged);
+    assert_eq!(pages, 2);
+}

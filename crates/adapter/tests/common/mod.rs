@@ -243,12 +243,16 @@ pub async fn accounting_scenarios(
     let three = nodes(3);
     let mut four = three.clone();
     four.push(NodeBuilder::new("node-4", "10.0.0.99").build());
+    let polled = std::cell::Cell::new(h.executor.poller().list_calls());
     let counts = |h: &Harness| {
         let log = h.cloud.call_log();
-        CallCounts::from_calls(
+        let mut c = CallCounts::from_calls(
             log.iter()
                 .map(|c| (c.service.as_str(), c.method.as_str(), c.path.as_str())),
-        )
+        );
+        let now = h.executor.poller().list_calls();
+        c.take_poll_lists(now - polled.replace(now));
+        c
     };
     let mut out = Vec::new();
     h.cloud.reset_calls();

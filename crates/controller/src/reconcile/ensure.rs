@@ -4,7 +4,7 @@
 use std::time::Instant as StdInstant;
 
 use k8s_openapi::api::core::v1::Service;
-use kks_lb_adapter::{Observation, Outcome, Ownership, observe_with};
+use kks_lb_adapter::{Observation, Outcome, Ownership, observe_stamped};
 use kks_lb_annotations::{AnnotationError, parse_report};
 use kks_lb_octavia_model::Topology;
 use kks_lb_planner::{
@@ -75,10 +75,10 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
             .as_ref()
             .is_none_or(|id| t.loadbalancer.id.as_ref() == Some(id))
     });
-    let (observed, stale_id, read_at) = match cached {
+    let (observed, stale_id, read_at, stamp) = match cached {
         Some(t) => {
-            let read_at = ctx.uncache(&oref).unwrap_or_else(Instant::now);
-            (Some(t), None, read_at)
+            let (read_at, stamp) = ctx.take_cached(&oref).unwrap_or((Instant::now(), None));
+            (Some(t), None, read_at, stamp)
         }
         None => {
             ctx.uncache(&oref);
@@ -88,15 +88,15 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
                 .filter(|f| f.floating_ip_address.is_none())
                 .map(|f| f.description.as_str());
             let read_at = Instant::now();
-            let observation = observe_with(client, &owner, fip_description)
+            let (observation, stamp) = observe_stamped(client, &owner, fip_description)
                 .await
                 .map_err(|source| Error::Observe {
                     lb: name.clone(),
                     source,
                 })?;
             match observation {
-                Observation::Owned(t) => (Some(*t), None, read_at),
-                Observation::Missing { stale_id } => (None, stale_id, read_at),
+                Observation::Owned(t) => (Some(*t), None, read_at, stamp),
+                Observation::Missing { stale_id } => (None, stale_id, read_at, None),
                 Observation::Foreign {
                     id,
                     name: found,
@@ -157,13 +157,27 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
         source,
     })?;
     let (adapted, _) = adapt(&want, &caps);
-    if let Some(now) = settled(
+    // An address bound from outside the plan's own creates (the Service's loadBalancerIP, a
+    // kept one taken back) is read again next time: its tags and marks are the cloud's.
+    let bound_existing = plan
+        .steps
+        .iter()
+        .any(|s| matches!(s, kks_lb_planner::Step::AssociateFloatingip { .. }));
+    if bound_existing {
+        ctx.uncache(&oref);
+    } else if let Some(now) = settled(
         &adapted,
         &outcome.ids,
         outcome.vip_address.as_deref(),
         outcome.floating_ip.as_deref(),
     ) {
-        ctx.cache(oref.clone(), now, read_at);
+        // The state the plan's last wait saw; an empty plan keeps the one observed.
+        let stamp = if changes {
+            outcome.state.clone()
+        } else {
+            stamp
+        };
+        ctx.cache(oref.clone(), now, read_at, stamp);
     }
     let id = outcome
         .loadbalancer_id

@@ -41,6 +41,7 @@
 //! published as a `LoadBalancerError` Event with the OpenStack request id and status, and set
 //! the `LoadBalancerReady` condition to False.
 
+pub mod drift;
 mod ensure;
 mod remove;
 mod unservable;
@@ -390,6 +391,9 @@ pub struct Context {
 struct Observed {
     topology: kks_lb_octavia_model::Topology,
     read_at: Instant,
+    /// The load balancer as the read, the plan's last wait or the drift check's list last
+    /// showed it (see [`drift`]).
+    stamp: Option<kks_lb_adapter::LbState>,
 }
 
 impl std::fmt::Debug for Context {
@@ -452,14 +456,41 @@ impl Context {
         (o.read_at.elapsed() < self.settings.resync).then(|| o.topology.clone())
     }
 
-    /// Caches an observation; `read_at` is when the cloud was last read for it.
+    /// Caches an observation; `read_at` is when the cloud was last read for it, `stamp` the
+    /// load balancer's state as last seen.
     fn cache(
         &self,
         oref: ObjectRef<Service>,
         topology: kks_lb_octavia_model::Topology,
         read_at: Instant,
+        stamp: Option<kks_lb_adapter::LbState>,
     ) {
-        lock(&self.observed).insert(oref, Observed { topology, read_at });
+        lock(&self.observed).insert(
+            oref,
+            Observed {
+                topology,
+                read_at,
+                stamp,
+            },
+        );
+    }
+
+    /// Takes the cached observation out: when it was read and the state it was stamped with.
+    fn take_cached(
+        &self,
+        oref: &ObjectRef<Service>,
+    ) -> Option<(Instant, Option<kks_lb_adapter::LbState>)> {
+        lock(&self.observed)
+            .remove(oref)
+            .map(|o| (o.read_at, o.stamp))
+    }
+
+    /// The drift check found the load balancer changed: the next reconcile of the Service
+    /// runs in full (its memo is due now).
+    fn due_now(&self, oref: &ObjectRef<Service>) {
+        if let Some(m) = lock(&self.memo).get_mut(oref) {
+            m.due = Some(Instant::now());
+        }
     }
 
     /// Forgets the cached observation (before a plan runs, after any failure).

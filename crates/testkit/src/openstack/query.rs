@@ -95,6 +95,22 @@ impl Query {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
+        self.tags_match_list(&have)
+    }
+
+    /// Whether an object with `tags` and `name` can pass the filters: the tag filters and any
+    /// `name` filter, checked on the stored record before it is rendered (an index, so a
+    /// filtered list does not render every object).
+    pub(crate) fn may_match(&self, tags: &[String], name: &str) -> bool {
+        let names = self.all("name");
+        if !names.is_empty() && !names.contains(&name) {
+            return false;
+        }
+        let have: Vec<&str> = tags.iter().map(String::as_str).collect();
+        self.tags_match_list(&have)
+    }
+
+    fn tags_match_list(&self, have: &[&str]) -> bool {
         let list = |key: &str| -> Option<Vec<String>> {
             let vals = self.all(key);
             if vals.is_empty() {

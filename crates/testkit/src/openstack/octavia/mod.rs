@@ -990,12 +990,19 @@ impl State {
     // -----------------------------------------------------------------------------------------
 
     fn lb_list(&self, ctx: &Ctx, q: &Query, urls: &Urls) -> Resp {
-        let mut lbs: Vec<&LbRec> = self
-            .lbs
-            .values()
+        let ids = q.all("id");
+        let candidates: Vec<&LbRec> = if ids.is_empty() {
+            self.lbs.values().collect()
+        } else {
+            ids.iter().filter_map(|id| self.lbs.get(*id)).collect()
+        };
+        let mut lbs: Vec<&LbRec> = candidates
+            .into_iter()
             .filter(|lb| ctx.may_see(&lb.project_id))
+            .filter(|lb| q.may_match(&lb.tags, &lb.name))
             .collect();
         lbs.sort_by_key(|lb| lb.seq);
+        lbs.dedup_by_key(|lb| lb.seq);
         let items = lbs
             .into_iter()
             .map(|lb| self.render_lb(lb))
@@ -1466,12 +1473,23 @@ impl State {
     // -----------------------------------------------------------------------------------------
 
     fn listener_list(&self, ctx: &Ctx, q: &Query, urls: &Urls) -> Resp {
-        let mut ls: Vec<&ListenerRec> = self
-            .listeners
-            .values()
+        let by_lb = q.all("loadbalancer_id");
+        let candidates: Vec<&ListenerRec> = if by_lb.is_empty() {
+            self.listeners.values().collect()
+        } else {
+            by_lb
+                .iter()
+                .filter_map(|id| self.lbs.get(*id))
+                .flat_map(|lb| lb.listeners.iter().filter_map(|l| self.listeners.get(l)))
+                .collect()
+        };
+        let mut ls: Vec<&ListenerRec> = candidates
+            .into_iter()
             .filter(|l| ctx.may_see(&l.project_id))
+            .filter(|l| q.may_match(&l.tags, &l.name))
             .collect();
         ls.sort_by_key(|l| l.seq);
+        ls.dedup_by_key(|l| l.seq);
         let items = ls
             .into_iter()
             .filter_map(|l| {
@@ -1655,12 +1673,23 @@ impl State {
     // -----------------------------------------------------------------------------------------
 
     fn pool_list(&self, ctx: &Ctx, q: &Query, urls: &Urls) -> Resp {
-        let mut ps: Vec<&PoolRec> = self
-            .pools
-            .values()
+        let by_lb = q.all("loadbalancer_id");
+        let candidates: Vec<&PoolRec> = if by_lb.is_empty() {
+            self.pools.values().collect()
+        } else {
+            by_lb
+                .iter()
+                .filter_map(|id| self.lbs.get(*id))
+                .flat_map(|lb| lb.pools.iter().filter_map(|p| self.pools.get(p)))
+                .collect()
+        };
+        let mut ps: Vec<&PoolRec> = candidates
+            .into_iter()
             .filter(|p| ctx.may_see(&p.project_id))
+            .filter(|p| q.may_match(&p.tags, &p.name))
             .collect();
         ps.sort_by_key(|p| p.seq);
+        ps.dedup_by_key(|p| p.seq);
         let items = ps
             .into_iter()
             .filter_map(|p| {
@@ -2051,12 +2080,23 @@ impl State {
     // -----------------------------------------------------------------------------------------
 
     fn hm_list(&self, ctx: &Ctx, q: &Query, urls: &Urls) -> Resp {
-        let mut hs: Vec<&HmRec> = self
-            .hms
-            .values()
+        let by_pool = q.all("pool_id");
+        let candidates: Vec<&HmRec> = if by_pool.is_empty() {
+            self.hms.values().collect()
+        } else {
+            by_pool
+                .iter()
+                .filter_map(|id| self.pools.get(*id))
+                .filter_map(|p| p.hm_id.as_ref().and_then(|h| self.hms.get(h)))
+                .collect()
+        };
+        let mut hs: Vec<&HmRec> = candidates
+            .into_iter()
             .filter(|h| ctx.may_see(&h.project_id))
+            .filter(|h| q.may_match(&h.tags, &h.name))
             .collect();
         hs.sort_by_key(|h| h.seq);
+        hs.dedup_by_key(|h| h.seq);
         let items = hs
             .into_iter()
             .filter_map(|h| {

@@ -1,0 +1,497 @@
+//! Scale: N Services (half external, 2 TCP ports) × 50 nodes, the real controller against
+//! the embedded emulators with Octavia-like delays (create 1.5 s, update 0.5 s, delete 0.4 s).
+//!
+//! `cargo bench -p kks-lb-controller --bench scale -- [--services N] [--qps Q] [--concurrency C]
+//! [--resync-probe SECONDS]`
+//!
+//! Phases: create all (time to every ingress), add one node (time until every pool has it),
+//! restart the controller (calls until quiet), steady state (drift checks over two short
+//! resync intervals, scaled to an hour at the default 10 min), delete all. Prints one
+//! Markdown table (docs/benchmarks.md).
+//!
+//! Each emulator runs on its own thread (a current-thread runtime), so their CPU time is read
+//! per thread: controller CPU = process CPU − both emulator threads − the driving thread.
+//! Peak RSS is the whole process (controller and both emulators): an upper bound.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_precision_loss,
+    clippy::too_many_lines,
+    missing_docs
+)]
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kks_lb_adapter::{Auth, OpenStackClient, SessionConfig};
+use kks_lb_controller::config::Settings;
+use kks_lb_controller::run::run_with;
+use kks_lb_planner::ClusterConfig;
+use kks_lb_testkit::kube_api::KubeEmulator;
+use kks_lb_testkit::openstack::{EmulatorConfig, OpenStackEmulator, ProvisioningDelays};
+use tokio_util::sync::CancellationToken;
+
+const NODES: usize = 50;
+
+struct Args {
+    services: usize,
+    qps: f64,
+    concurrency: u16,
+    probe: Duration,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        services: 100,
+        qps: 20.0,
+        concurrency: 16,
+        probe: Duration::from_secs(30),
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < argv.len() {
+        let next = argv.get(i + 1).cloned().unwrap_or_default();
+        match argv[i].as_str() {
+            "--services" => a.services = next.parse().expect("--services N"),
+            "--qps" => a.qps = next.parse().expect("--qps Q"),
+            "--concurrency" => a.concurrency = next.parse().expect("--concurrency C"),
+            "--resync-probe" => {
+                a.probe = Duration::from_secs(next.parse().expect("--resync-probe SECONDS"));
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+/// CPU seconds of a /proc stat file (utime + stime).
+fn cpu_of(stat_path: &str) -> f64 {
+    let text = std::fs::read_to_string(stat_path).unwrap_or_default();
+    // Fields after the command name (which is in parentheses).
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn thread_stat_path() -> String {
+    let link = std::fs::read_link("/proc/thread-self").unwrap();
+    format!("/proc/{}/stat", link.display())
+}
+
+fn peak_rss_mib() -> f64 {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| {
+            v.split_whitespace()
+                .next()
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Runs `start` on a dedicated thread with a current-thread runtime that keeps running;
+/// returns its result and the thread's /proc stat path.
+fn on_own_thread<T, F, Fut>(name: &str, start: F) -> (T, String)
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let v = start().await;
+                tx.send((v, thread_stat_path())).unwrap();
+                std::future::pending::<()>().await;
+            });
+        })
+        .unwrap();
+    rx.recv().unwrap()
+}
+
+fn service(i: usize) -> Service {
+    let mut annotations = BTreeMap::new();
+    if i % 2 == 1 {
+        annotations.insert(
+            "service.beta.kubernetes.io/openstack-internal-load-balancer".to_owned(),
+            "true".to_owned(),
+        );
+    }
+    Service {
+        metadata: ObjectMeta {
+            name: Some(format!("svc-{i}")),
+            namespace: Some("default".into()),
+            annotations: Some(annotations),
+            ..ObjectMeta::default()
+        },
+        spec: Some(ServiceSpec {
+            type_: Some("LoadBalancer".into()),
+            ports: Some(vec![
+                ServicePort {
+                    name: Some("http".into()),
+                    port: 80,
+                    ..ServicePort::default()
+                },
+                ServicePort {
+                    name: Some("https".into()),
+                    port: 443,
+                    ..ServicePort::default()
+                },
+            ]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+fn calls(cloud: &OpenStackEmulator) -> BTreeMap<(String, String), u64> {
+    let mut out = BTreeMap::new();
+    for (c, n) in cloud.calls() {
+        if c.service.as_str() == "keystone" {
+            continue;
+        }
+        *out.entry((c.method.clone(), c.path.clone())).or_default() += n;
+    }
+    out
+}
+
+fn total(c: &BTreeMap<(String, String), u64>) -> u64 {
+    c.values().sum()
+}
+
+fn by_endpoint(c: &BTreeMap<(String, String), u64>, per: usize) -> String {
+    c.iter()
+        .map(|((m, p), n)| format!("{m} {p}: {:.2}", *n as f64 / per as f64))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+struct Cpu {
+    cloud: String,
+    kube: String,
+    driver: String,
+}
+
+impl Cpu {
+    fn sample(&self) -> (f64, f64) {
+        let process = cpu_of("/proc/self/stat");
+        let cloud = cpu_of(&self.cloud);
+        let kube = cpu_of(&self.kube);
+        let driver = cpu_of(&self.driver);
+        (process - cloud - kube - driver, cloud)
+    }
+}
+
+async fn wait_quiet(cloud: &OpenStackEmulator, quiet: Duration, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let mut last = total(&calls(cloud));
+    let mut since = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = total(&calls(cloud));
+        if now != last {
+            last = now;
+            since = Instant::now();
+        } else if since.elapsed() >= quiet {
+            return since.duration_since(started) - Duration::ZERO;
+        }
+        if started.elapsed() > limit {
+            return started.elapsed();
+        }
+    }
+}
+
+fn main() {
+    let a = args();
+    let n = a.services;
+    let delays = ProvisioningDelays {
+        create: Duration::from_millis(1500),
+        update: Duration::from_millis(500),
+        delete: Duration::from_millis(400),
+    };
+    let (cloud, cloud_stat) = on_own_thread("cloud-emulator", move || async move {
+        OpenStackEmulator::start(EmulatorConfig {
+            delays,
+            cluster_cidr: "10.0.0.0/16".to_owned(),
+            external_cidr: "198.18.0.0/16".to_owned(),
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap()
+    });
+    let (kube, kube_stat) = on_own_thread("kube-emulator", || async {
+        KubeEmulator::start().await.unwrap()
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let cpu = Cpu {
+        cloud: cloud_stat,
+        kube: kube_stat,
+        driver: thread_stat_path(),
+    };
+    rt.block_on(async move {
+        for i in 1..=NODES {
+            kube.add_node(&format!("worker-{i}"), &format!("10.0.{}.{}", 100 + i / 200, 10 + i % 200))
+                .unwrap();
+        }
+        let f = cloud.fixture().clone();
+        let mut session = SessionConfig::new(Auth::ApplicationCredential {
+            auth_url: cloud.auth_url().to_owned(),
+            id: f.application_credential_id.clone(),
+            secret: f.application_credential_secret.clone(),
+        });
+        session.qps = a.qps;
+        let client =
+            kube::Client::try_from(kube::Config::new(kube.url().parse().unwrap())).unwrap();
+        let cluster = ClusterConfig {
+            cluster_name: "bench".into(),
+            cluster_id: kube.kube_system_uid().to_owned(),
+            subnet_id: Some(f.cluster_subnet_id.clone()),
+            network_id: None,
+            member_subnet_id: None,
+            floating_network_id: Some(f.external_network_id.clone()),
+            provider: "amphora".into(),
+        };
+        let mut settings = Settings::new(cluster);
+        settings.concurrency = a.concurrency;
+        let start_controller = |settings: Settings| {
+            let session = session.clone();
+            let client = client.clone();
+            async move {
+                let openstack = OpenStackClient::connect(&session).await.unwrap();
+                let shutdown = CancellationToken::new();
+                let task = tokio::spawn(run_with(client, openstack, settings, shutdown.clone()));
+                (shutdown, task)
+            }
+        };
+        let (stop1, task1) = start_controller(settings.clone()).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut rows: Vec<(String, String)> = Vec::new();
+        let limit = Duration::from_secs(3600);
+
+        eprintln!("phase: 1. Create all.");
+        // 1. Create all.
+        cloud.reset_calls();
+        let (cpu0, cloud_cpu0) = cpu.sample();
+        let started = Instant::now();
+        for i in 0..n {
+            kube.create_service(&service(i)).unwrap();
+        }
+        loop {
+            let services: Vec<Service> = kube.list(Some("default")).unwrap();
+            let ready = services
+                .iter()
+                .filter(|s| {
+                    s.status
+                        .as_ref()
+                        .and_then(|st| st.load_balancer.as_ref())
+                        .and_then(|lb| lb.ingress.as_ref())
+                        .is_some_and(|i| !i.is_empty())
+                })
+                .count();
+            if ready == n {
+                break;
+            }
+            assert!(started.elapsed() < limit, "only {ready} ready");
+            if started.elapsed().as_secs().is_multiple_of(10) {
+                eprintln!("  {ready} of {n} ready");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let took = started.elapsed();
+        // Let the last writes land before counting.
+        wait_quiet(&cloud, Duration::from_secs(2), limit).await;
+        let c = calls(&cloud);
+        let creates = total(&c);
+        let polls = c
+            .iter()
+            .filter(|((m, p), _)| m == "GET" && (p == "/v2/lbaas/loadbalancers/{id}" || p == "/v2/lbaas/loadbalancers"))
+            .map(|(_, v)| v)
+            .sum::<u64>();
+        let internal_calls: f64 = {
+            // Internal Services make no Neutron call; externals add the floating IP's.
+            let neutron: u64 = c
+                .iter()
+                .filter(|((_, p), _)| p.starts_with("/v2.0/"))
+                .map(|(_, v)| v)
+                .sum();
+            (creates - neutron) as f64 / n as f64
+        };
+        rows.push((
+            format!("create {n}: time to all ingress"),
+            if a.qps > 0.0 {
+                format!(
+                    "{:.1} s ({creates} calls / {} QPS = {:.1} s)",
+                    took.as_secs_f64(),
+                    a.qps,
+                    creates as f64 / a.qps
+                )
+            } else {
+                format!("{:.1} s ({creates} calls, unlimited QPS)", took.as_secs_f64())
+            },
+        ));
+        rows.push((
+            "create: calls per Service".into(),
+            format!(
+                "{:.2} (load balancer lists and GETs: {:.2}; Octavia only, ≈ an internal Service: {:.2})",
+                creates as f64 / n as f64,
+                polls as f64 / n as f64,
+                internal_calls
+            ),
+        ));
+        rows.push(("create: calls per Service by endpoint".into(), by_endpoint(&c, n)));
+
+        eprintln!("phase: 2. Add one node.");
+        // 2. Add one node.
+        cloud.reset_calls();
+        let started = Instant::now();
+        kube.add_node("worker-new", "10.0.200.1").unwrap();
+        loop {
+            let snap = cloud.snapshot();
+            let done = snap
+                .loadbalancers
+                .iter()
+                .filter(|t| {
+                    t.loadbalancer.listeners.iter().all(|l| {
+                        l.default_pool
+                            .as_ref()
+                            .is_some_and(|p| p.members.iter().any(|m| m.address == "10.0.200.1"))
+                    }) && t.loadbalancer.provisioning_status
+                        == Some(kks_lb_octavia_model::ProvisioningStatus::Active)
+                })
+                .count();
+            if done == n {
+                break;
+            }
+            assert!(started.elapsed() < limit, "node add: {done} of {n}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let took = started.elapsed();
+        wait_quiet(&cloud, Duration::from_secs(2), limit).await;
+        let c = calls(&cloud);
+        let puts = c
+            .get(&("PUT".to_owned(), "/v2/lbaas/pools/{id}/members".to_owned()))
+            .copied()
+            .unwrap_or(0);
+        rows.push((
+            format!("add one node to {n} Services"),
+            format!(
+                "{:.1} s, {} calls: {puts} batch PUTs + {} others ({:.2} %); {:.2}× calls/QPS",
+                took.as_secs_f64(),
+                total(&c),
+                total(&c) - puts,
+                (total(&c) - puts) as f64 * 100.0 / puts.max(1) as f64,
+                took.as_secs_f64() / (total(&c) as f64 / a.qps.max(1e-9))
+            ),
+        ));
+        rows.push(("node add: calls by endpoint (total)".into(), by_endpoint(&c, 1)));
+
+        eprintln!("phase: 3. Restart");
+        // 3. Restart: a new controller (a new leader) with N existing load balancers.
+        stop1.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(30), task1).await;
+        cloud.reset_calls();
+        let mut probe = settings.clone();
+        probe.resync = a.probe;
+        let started = Instant::now();
+        let (stop2, task2) = start_controller(probe).await;
+        let took = wait_quiet(&cloud, Duration::from_secs(3), limit).await;
+        let c = calls(&cloud);
+        rows.push((
+            format!("restart with {n} load balancers"),
+            format!("{} calls ({:.2} per Service), quiet after {:.1} s", total(&c), total(&c) as f64 / n as f64, took.as_secs_f64().min(started.elapsed().as_secs_f64())),
+        ));
+        rows.push(("restart: calls by endpoint (total)".into(), by_endpoint(&c, 1)));
+
+        eprintln!("phase: 4. Steady state");
+        // 4. Steady state: two short resync intervals, nothing changes.
+        tokio::time::sleep(a.probe).await;
+        cloud.reset_calls();
+        tokio::time::sleep(a.probe * 2).await;
+        let c = calls(&cloud);
+        let per_interval = total(&c) as f64 / 2.0;
+        rows.push((
+            "steady state (nothing changes)".into(),
+            format!(
+                "{per_interval:.1} calls per resync interval ({}), {:.0} calls per hour at the default 10 min resync",
+                by_endpoint(&c, 2),
+                per_interval * 6.0
+            ),
+        ));
+
+        eprintln!("phase: 5. Delete all.");
+        // 5. Delete all.
+        cloud.reset_calls();
+        let started = Instant::now();
+        let api = kube::Api::<Service>::namespaced(client.clone(), "default");
+        for i in 0..n {
+            let r = tokio::time::timeout(
+                Duration::from_secs(5),
+                api.delete(&format!("svc-{i}"), &kube::api::DeleteParams::default()),
+            )
+            .await;
+            assert!(matches!(r, Ok(Ok(_))), "delete svc-{i}");
+        }
+        loop {
+            let left = cloud.snapshot().loadbalancers.len();
+            let services: Vec<Service> = kube.list(Some("default")).unwrap();
+            let ours = services
+                .iter()
+                .filter(|s| s.metadata.name.as_deref().is_some_and(|n| n.starts_with("svc-")))
+                .count();
+            if left == 0 && ours == 0 {
+                break;
+            }
+            assert!(started.elapsed() < limit, "delete: {left} left");
+            if started.elapsed().as_secs().is_multiple_of(5) {
+                eprintln!("  {left} load balancers, {ours} Services left");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let took = started.elapsed();
+        let c = calls(&cloud);
+        rows.push((
+            format!("delete {n}"),
+            format!("{:.1} s, {} calls ({:.2} per Service)", took.as_secs_f64(), total(&c), total(&c) as f64 / n as f64),
+        ));
+        stop2.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(30), task2).await;
+        let (cpu1, cloud_cpu1) = cpu.sample();
+        rows.push((
+            "CPU seconds, whole run".into(),
+            format!("controller {:.1} s, OpenStack emulator {:.1} s", cpu1 - cpu0, cloud_cpu1 - cloud_cpu0),
+        ));
+        rows.push((
+            "peak RSS (controller + both emulators, one process)".into(),
+            format!("{:.0} MiB", peak_rss_mib()),
+        ));
+        println!(
+            "\n| {n} Services × {NODES} nodes, --os-api-qps {}, --concurrency {} | |\n|---|---|",
+            a.qps, a.concurrency
+        );
+        for (k, v) in rows {
+            println!("| {k} | {v} |");
+        }
+    });
+}
