@@ -487,6 +487,26 @@ mod tests {
     }
 
     #[test]
+    fn the_body_kubectl_sends_for_create_service_decodes() {
+        let body = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/kubectl-create-service-loadbalancer.pb"
+        ));
+        assert_eq!(
+            decode(body).unwrap(),
+            json!({
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
+                "spec": {
+                    "ports": [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080}],
+                    "selector": {"app": "web"},
+                    "type": "LoadBalancer"
+                }
+            })
+        );
+    }
+
+    #[test]
     fn service_spec_fields_follow_the_generated_proto_numbers() {
         let named = [int(1, 1), field(3, b"http")].concat();
         let port = [
