@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A new user's kubectl against `kks-lb demo --keep`: the Kubernetes API emulator answers kubectl
-# like an API server (discovery, OpenAPI v3, tables, protobuf for `create namespace`, server-side
-# field validation), refuses invalid Services with the API server's own messages, and calls the
-# kks-lb admission webhook, whose denials and warnings kubectl prints.
+# like an API server (discovery, OpenAPI v3, tables, protobuf for `create namespace` and
+# `create service`, server-side field validation), refuses invalid Services with the API
+# server's own messages, and calls the kks-lb admission webhook, whose denials and warnings
+# kubectl prints.
 #
 # Uses the kubectl on PATH, or installs Debian's kubernetes-client. Needs kubectl 1.27 or newer
 # (OpenAPI v3); with an older one the check says so and is skipped.
@@ -105,6 +106,28 @@ run "explain service" 0 kubectl explain service.spec.loadBalancerSourceRanges
 has "explain describes the field" "loadBalancerSourceRanges"
 
 run "create namespace (protobuf)" 0 kubectl create namespace kubectl-check
+run "create service loadbalancer (protobuf)" 0 \
+  kubectl create service loadbalancer -n web made-by-kubectl --tcp=80:8080
+has "create service prints created" "service/made-by-kubectl created"
+run "the created Service gets its load balancer" 0 kubectl wait -n web svc/made-by-kubectl \
+  --timeout=60s --for=jsonpath='{.status.loadBalancer.ingress[0].ip}'
+run "get -o jsonpath of the created Service" 0 kubectl get -n web svc/made-by-kubectl \
+  -o 'jsonpath={.spec.ports[0].port}:{.spec.ports[0].targetPort}/{.spec.selector.app}'
+has "ports and selector came through protobuf" "80:8080/made-by-kubectl"
+run "create service --dry-run=server (protobuf)" 0 \
+  kubectl create service nodeport -n web dry-run-only --tcp=80:8080 --dry-run=server
+has "server dry run prints it" "service/dry-run-only created (server dry run)"
+run "the dry run stored nothing" 1 kubectl get -n web svc/dry-run-only
+run "create service refused by validation (protobuf)" 1 \
+  kubectl create service clusterip -n web bad-port --tcp=0:80
+has "refused with the API server's message" \
+  'Service "bad-port" is invalid: spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive'
+run "expose a service" 0 kubectl expose -n web svc/made-by-kubectl --name=exposed --port=81 \
+  --target-port=8080 --type=LoadBalancer
+has "expose prints exposed" "service/exposed exposed"
+run "get -o jsonpath of the exposed Service" 0 kubectl get -n web svc/exposed \
+  -o 'jsonpath={.spec.ports[0].port}:{.spec.ports[0].targetPort}/{.spec.selector.app}'
+has "expose copied the selector" "81:8080/made-by-kubectl"
 cat >"$work/node.yaml" <<'EOF'
 apiVersion: v1
 kind: Node
@@ -128,6 +151,7 @@ run "get nodes" 0 kubectl get nodes
 has "the cordoned node shows" "SchedulingDisabled"
 run "delete node" 0 kubectl delete node worker-9
 run "delete service" 0 kubectl delete -n web svc/fresh-app
+run "delete the created services" 0 kubectl delete -n web svc/made-by-kubectl svc/exposed
 run "deleted service is gone" 1 kubectl get -n web svc/fresh-app
 
 if [ "$fails" -gt 0 ]; then

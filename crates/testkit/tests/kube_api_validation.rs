@@ -285,3 +285,52 @@ async fn kubectl_gets_openapi_documents_and_tables() {
     assert_eq!(table["rows"][0]["cells"][1], "Ready");
     assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
 }
+
+/// The protobuf body kubectl sends for `kubectl create service loadbalancer web --tcp=80:8080`
+/// takes the same path as JSON: defaulting and allocation, server dry run, validation.
+#[tokio::test]
+async fn kubectl_create_service_in_protobuf_is_defaulted_and_stored() {
+    let emu = KubeEmulator::start().await.unwrap();
+    let body = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/kubectl-create-service-loadbalancer.pb"
+    ));
+    let http = reqwest::Client::new();
+    let post = |query: &str, body: Vec<u8>| {
+        http.post(format!(
+            "{}/api/v1/namespaces/default/services?fieldManager=kubectl-create&fieldValidation=Strict{query}",
+            emu.url()
+        ))
+        .header("content-type", "application/vnd.kubernetes.protobuf")
+        .header("accept", "application/json")
+        .body(body)
+        .send()
+    };
+    let dry = post("&dryRun=All", body.to_vec()).await.unwrap();
+    assert_eq!(dry.status(), 201);
+    let api: Api<Service> = Api::namespaced(client(&emu), "default");
+    assert!(api.get_opt("web").await.unwrap().is_none());
+
+    let created = post("", body.to_vec()).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let svc: Value = created.json().await.unwrap();
+    let spec = &svc["spec"];
+    assert_eq!(spec["type"], "LoadBalancer");
+    assert_eq!(spec["selector"], json!({"app": "web"}));
+    assert_eq!(spec["ports"][0]["port"], 80);
+    assert_eq!(spec["ports"][0]["targetPort"], 8080);
+    assert!(
+        spec["ports"][0]["nodePort"].as_i64().unwrap() >= 30000,
+        "{spec}"
+    );
+    assert!(
+        spec["clusterIP"].as_str().unwrap().starts_with("10.96."),
+        "{spec}"
+    );
+    assert_eq!(spec["sessionAffinity"], "None");
+    let stored = api.get("web").await.unwrap();
+    assert_eq!(stored.metadata.labels.unwrap()["app"], "web");
+
+    let again = post("", body.to_vec()).await.unwrap();
+    assert_eq!(again.status(), 409);
+}

@@ -10,8 +10,8 @@
 //!   ValidatingWebhookConfigurations; discovery documents and `/version`;
 //! - for kubectl: OpenAPI v3 documents (`kubectl explain`, server-side field validation with
 //!   `fieldValidation=Strict|Warn|Ignore`), `Table` responses for `kubectl get` (also in
-//!   watches), protobuf request bodies for Namespaces (`kubectl create namespace`; other kinds
-//!   get `415`);
+//!   watches), protobuf request bodies for Namespaces, Services and Nodes (`kubectl create
+//!   namespace`, `kubectl create service ...`; other kinds get `415`);
 //! - list with label/field selectors, `limit`/`continue` paging and resourceVersion
 //!   semantics; watch (ADDED/MODIFIED/DELETED/BOOKMARK, resume from a resourceVersion,
 //!   `410 Expired` once history is compacted, `sendInitialEvents` streaming lists,

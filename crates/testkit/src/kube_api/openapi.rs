@@ -8,6 +8,10 @@
 //!   operations declare the `fieldValidation` query parameter, which makes kubectl validate on
 //!   the server (`fieldValidation=Strict`) instead of downloading schemas for client-side
 //!   validation; `kubectl explain` reads the schemas.
+//! - `/openapi/v2` is not served (`404`): kubectl 1.27 and newer (`apply`, `apply --validate`,
+//!   `explain`) read v3 and ask for v2 only when `/openapi/v3` is missing, and then only in
+//!   protobuf (`Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf`), so a JSON
+//!   v2 document would not be read.
 //!
 //! [`unknown_fields`] finds the fields of a request body that the kind's schema does not
 //! know, for `fieldValidation=Strict` (refused) and `Warn` (the default: warnings).
