@@ -319,6 +319,7 @@ async fn every_metric_and_label_the_alerts_use_is_exported_by_a_running_controll
             "KksLbNoLeader",
             "KksLbOpenStackBudgetSaturated",
             "KksLbOpenStackErrors",
+            "KksLbOrphansCollected",
             "KksLbServicesNotReady",
         ])
     );
