@@ -10,13 +10,17 @@ use kks_lb_octavia_model::api::octavia::{
     MembersBatchUpdate,
 };
 use kks_lb_octavia_model::bodies::create_floating_ip;
-use kks_lb_octavia_model::{FloatingIp, ListenerKey, Protocol, ProvisioningStatus, Topology};
+use kks_lb_octavia_model::{ListenerKey, Protocol, ProvisioningStatus, Topology};
 use kks_lb_planner::{Changes, ObjKey, ObjRef, Plan, Step};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+mod claim;
+mod lookup;
+
+use self::lookup::Find;
 use crate::client::{OpenStackClient, Reply};
 use crate::error::{Error, Result, Service};
 use crate::pacing::Backoff;
@@ -361,33 +365,6 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<Value> {
     })
 }
 
-/// How to find what a create with an unknown outcome may have made.
-enum Find<'a> {
-    /// A load balancer of this name carrying these (ownership) tags.
-    Loadbalancer { name: &'a str, tags: &'a [String] },
-    /// The listener on this (protocol, port) of the load balancer.
-    Listener { lb: &'a str, key: ListenerKey },
-    /// The pool of this name on the load balancer.
-    Pool { lb: &'a str, name: &'a str },
-    /// The monitor of this pool.
-    Monitor { pool: &'a str },
-    /// The floating IP bound to this port with this description (the owner marker).
-    Floatingip { port: &'a str, description: &'a str },
-}
-
-impl Find<'_> {
-    /// The root key of the object in an OpenStack answer.
-    fn root(&self) -> &'static str {
-        match self {
-            Find::Loadbalancer { .. } => "loadbalancer",
-            Find::Listener { .. } => "listener",
-            Find::Pool { .. } => "pool",
-            Find::Monitor { .. } => "healthmonitor",
-            Find::Floatingip { .. } => "floatingip",
-        }
-    }
-}
-
 fn str_at<'v>(v: &'v Value, ptr: &str) -> Option<&'v str> {
     v.pointer(ptr).and_then(Value::as_str)
 }
@@ -606,163 +583,6 @@ impl Run<'_> {
             .await?;
         self.ids.remove(&r.key);
         Ok(())
-    }
-
-    /// `POST` of a create whose outcome may be unknown: after a 5xx, a timeout or a dropped
-    /// connection the object may exist, so before sending the `POST` again the executor looks
-    /// it up by `find` (its name, parent or port, and owner) and takes it if it is there.
-    async fn create(
-        &self,
-        service: Service,
-        path: &[&str],
-        body: &Value,
-        find: Find<'_>,
-    ) -> Result<Reply> {
-        let lb = self.lb_id();
-        let mut attempt = 0;
-        loop {
-            let err = match self
-                .ex
-                .call(
-                    service,
-                    Method::POST,
-                    path,
-                    &[],
-                    Some(body),
-                    false,
-                    lb.as_deref(),
-                )
-                .await
-            {
-                Ok(r) => return Ok(r),
-                Err(e) => e,
-            };
-            let unknown = match &err {
-                Error::Api { status, .. } => *status >= 500,
-                Error::Transport { .. } | Error::Timeout { .. } => true,
-                _ => false,
-            };
-            if !unknown || attempt + 1 >= self.ex.cfg.max_attempts {
-                return Err(err);
-            }
-            tracing::debug!(
-                error = &err as &dyn std::error::Error,
-                attempt,
-                "create outcome unknown; looking it up"
-            );
-            tokio::time::sleep(self.ex.cfg.backoff.delay(attempt)).await;
-            if let Some(found) = self.find(&find).await? {
-                tracing::info!(what = find.root(), "found what an unanswered create made");
-                return Ok(Reply {
-                    status: 201,
-                    body: json!({ find.root(): found }),
-                    request_id: None,
-                });
-            }
-            attempt += 1;
-        }
-    }
-
-    /// Looks up what a create may have made: one read.
-    async fn find(&self, find: &Find<'_>) -> Result<Option<Value>> {
-        let list = |service, path: &'static [&'static str], query: Vec<(&'static str, String)>| async move {
-            let r = self
-                .ex
-                .call(service, Method::GET, path, &query, None, true, None)
-                .await?;
-            Ok::<_, Error>(r)
-        };
-        let items = |r: &Reply, key: &str| -> Vec<Value> {
-            r.body
-                .get(key)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
-        Ok(match find {
-            Find::Loadbalancer { name, tags } => {
-                let r = list(
-                    Service::Octavia,
-                    &["lbaas", "loadbalancers"],
-                    vec![("name", (*name).to_owned())],
-                )
-                .await?;
-                items(&r, "loadbalancers").into_iter().find(|lb| {
-                    str_at(lb, "/name") == Some(name)
-                        && str_at(lb, "/provisioning_status") != Some("DELETED")
-                        && tags.iter().all(|t| {
-                            lb.get("tags")
-                                .and_then(Value::as_array)
-                                .is_some_and(|have| have.iter().any(|h| h.as_str() == Some(t)))
-                        })
-                })
-            }
-            Find::Listener { lb, key } => {
-                let r = list(
-                    Service::Octavia,
-                    &["lbaas", "listeners"],
-                    vec![("loadbalancer_id", (*lb).to_owned())],
-                )
-                .await?;
-                items(&r, "listeners").into_iter().find(|l| {
-                    str_at(l, "/protocol") == Some(key.protocol.as_str())
-                        && l.get("protocol_port").and_then(Value::as_u64)
-                            == Some(u64::from(key.protocol_port))
-                })
-            }
-            Find::Pool { lb, name } => {
-                let r = list(
-                    Service::Octavia,
-                    &["lbaas", "pools"],
-                    vec![("loadbalancer_id", (*lb).to_owned())],
-                )
-                .await?;
-                items(&r, "pools")
-                    .into_iter()
-                    .find(|p| str_at(p, "/name") == Some(name))
-            }
-            Find::Monitor { pool } => {
-                let r = self
-                    .ex
-                    .call(
-                        Service::Octavia,
-                        Method::GET,
-                        &["lbaas", "pools", pool],
-                        &[],
-                        None,
-                        true,
-                        None,
-                    )
-                    .await?;
-                str_at(&r.body, "/pool/healthmonitor_id").map(|id| json!({ "id": id }))
-            }
-            Find::Floatingip { port, description } => {
-                let r = list(
-                    Service::Neutron,
-                    &["floatingips"],
-                    vec![("port_id", (*port).to_owned())],
-                )
-                .await?;
-                items(&r, "floatingips")
-                    .into_iter()
-                    .find(|f| str_at(f, "/description") == Some(description))
-            }
-        })
-    }
-
-    /// `POST /v2/lbaas/<collection>` of one child of the load balancer.
-    async fn create_child(
-        &self,
-        kind: &'static str,
-        collection: &'static str,
-        body: Value,
-        find: Find<'_>,
-    ) -> Result<Value> {
-        let body = json!({ kind: body });
-        let r = self
-            .create(Service::Octavia, &["lbaas", collection], &body, find)
-            .await?;
-        Ok(r.body.get(kind).cloned().unwrap_or(Value::Null))
     }
 
     #[allow(clippy::too_many_lines)]
@@ -1074,122 +894,4 @@ impl Run<'_> {
         }
         Ok(())
     }
-
-    /// Binds the free address `free` to `port` with Neutron's revision check
-    /// (`If-Match: revision_number=N`, N as read): a claim that lost a race gets 412 and is
-    /// reported, the address stays where the winner bound it. Retryable failures are sent
-    /// again with the same revision; a 412 after one of them is checked against the
-    /// address's binding now (our earlier attempt may have landed).
-    ///
-    /// # Errors
-    /// [`Error::FloatingIpReserved`] when another claim won, API errors.
-    async fn claim_address(&self, address: &str, free: &FreeAddress, port: &str) -> Result<()> {
-        let body = json!({ "floatingip": { "port_id": port } });
-        let mut headers = Vec::new();
-        if let Some(rev) = free.revision {
-            headers.push(("If-Match", format!("revision_number={rev}")));
-        }
-        let mut attempt = 0;
-        loop {
-            match self
-                .ex
-                .client
-                .call_with_headers(
-                    Service::Neutron,
-                    Method::PUT,
-                    &["floatingips", &free.id],
-                    &[],
-                    Some(&body),
-                    &headers,
-                )
-                .await
-            {
-                Err(e) if e.status() == Some(412) => {
-                    let now = self.lookup_address(address).await?;
-                    if now.as_ref().and_then(|f| str_at(f, "/port_id")) == Some(port) {
-                        return Ok(());
-                    }
-                    return Err(Error::FloatingIpReserved {
-                        address: address.to_owned(),
-                        why: "another claim changed it between our read and our bind (revision check failed)"
-                            .to_owned(),
-                    });
-                }
-                Err(e) if e.is_retryable() && attempt + 1 < self.ex.cfg.max_attempts => {
-                    tokio::time::sleep(self.ex.cfg.backoff.delay(attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-                Ok(_) => return Ok(()),
-            }
-        }
-    }
-
-    /// The project's floating IP `address`, as Neutron lists it.
-    async fn lookup_address(&self, address: &str) -> Result<Option<Value>> {
-        let r = self
-            .neutron(
-                Method::GET,
-                &["floatingips"],
-                &[("floating_ip_address", address.to_owned())],
-                None,
-                true,
-            )
-            .await?;
-        Ok(r.body
-            .get("floatingips")
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-            .cloned())
-    }
-
-    /// The project's floating IP `address` when it is free for this Service to bind to
-    /// `port` (`want` carries the Service's owner marks); `None` when it is bound to `port`
-    /// already.
-    ///
-    /// # Errors
-    /// [`Error::FloatingIpNotFound`], [`Error::FloatingIpInUse`] (bound elsewhere),
-    /// [`Error::FloatingIpReserved`] (marked for another Service or cluster).
-    async fn free_address(
-        &self,
-        address: &str,
-        port: &str,
-        want: &FloatingIp,
-    ) -> Result<Option<FreeAddress>> {
-        let Some(fip) = self.lookup_address(address).await? else {
-            return Err(Error::FloatingIpNotFound {
-                address: address.to_owned(),
-            });
-        };
-        match str_at(&fip, "/port_id") {
-            Some(p) if p == port => Ok(None),
-            Some(p) => Err(Error::FloatingIpInUse {
-                address: address.to_owned(),
-                port_id: p.to_owned(),
-            }),
-            None => {
-                let tags: Vec<String> = fip
-                    .get("tags")
-                    .and_then(|t| serde_json::from_value(t.clone()).ok())
-                    .unwrap_or_default();
-                let description = str_at(&fip, "/description").unwrap_or_default();
-                kks_lb_planner::may_claim(&want.tags, &want.description, &tags, description)
-                    .map_err(|why| Error::FloatingIpReserved {
-                        address: address.to_owned(),
-                        why,
-                    })?;
-                Ok(Some(FreeAddress {
-                    id: str_at(&fip, "/id").unwrap_or_default().to_owned(),
-                    revision: fip.get("revision_number").and_then(Value::as_u64),
-                }))
-            }
-        }
-    }
-}
-
-/// A floating IP found free to bind, with the revision it was read at.
-#[derive(Debug)]
-struct FreeAddress {
-    id: String,
-    revision: Option<u64>,
 }
