@@ -227,38 +227,11 @@ async fn a_replica_that_loses_its_lease_stops_reconciling_and_competes_again() {
 }
 
 /// A free local port (bound and released; good enough for a test).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_entry_point_runs_from_cloud_conf_and_kubeconfig_and_serves_metrics_and_probes() {
     let env = Env::start().await;
     let dir = std::env::temp_dir().join(format!("kks-lb-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    env.kube.write_kubeconfig(&kubeconfig).unwrap();
-    let f = env.cloud.fixture();
-    let cloud_conf = dir.join("cloud.conf");
-    std::fs::write(
-        &cloud_conf,
-        format!(
-            "[Global]\nauth-url = {}\napplication-credential-id = {}\n\
-             application-credential-secret = {}\nregion = {}\n\n[LoadBalancer]\n\
-             subnet-id = {}\nfloating-network-id = {}\ncreate-monitor = true\n",
-            env.cloud.auth_url(),
-            f.application_credential_id,
-            f.application_credential_secret,
-            f.region,
-            f.cluster_subnet_id,
-            f.external_network_id
-        ),
-    )
-    .unwrap();
+    let (kubeconfig, cloud_conf) = env.write_config_files(&dir, "create-monitor = true\n");
     let port = free_port();
     let args: ControllerArgs = clap::Parser::try_parse_from([
         "kks-lb-controller",

@@ -328,25 +328,7 @@ async fn an_address_kept_by_a_service_is_never_taken_by_another() {
 async fn audit(env: &Env, dir: &std::path::Path, extra: &[&str], answer: &str) -> (u8, String) {
     use clap::Parser;
     use kks_lb_controller::cli::{Cli, Command};
-    let kubeconfig = dir.join("kubeconfig");
-    env.kube.write_kubeconfig(&kubeconfig).unwrap();
-    let f = env.cloud.fixture();
-    let cloud_conf = dir.join("cloud.conf");
-    std::fs::write(
-        &cloud_conf,
-        format!(
-            "[Global]\nauth-url = {}\napplication-credential-id = {}\n\
-             application-credential-secret = {}\nregion = {}\n\n[LoadBalancer]\n\
-             subnet-id = {}\nfloating-network-id = {}\n",
-            env.cloud.auth_url(),
-            f.application_credential_id,
-            f.application_credential_secret,
-            f.region,
-            f.cluster_subnet_id,
-            f.external_network_id
-        ),
-    )
-    .unwrap();
+    let (kubeconfig, cloud_conf) = env.write_config_files(dir, "");
     let mut argv = vec![
         "kks-lb".to_owned(),
         "audit".into(),

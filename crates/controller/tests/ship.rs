@@ -301,14 +301,6 @@ fn alerts() -> Vec<(String, String)> {
         .collect()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_metric_and_label_the_alerts_use_is_exported_by_a_running_controller() {
     let alerts = alerts();
@@ -327,26 +319,7 @@ async fn every_metric_and_label_the_alerts_use_is_exported_by_a_running_controll
     // The real entry point, with leader election and a call budget, as deploy/ runs it.
     let env = Env::start().await;
     let dir = std::env::temp_dir().join(format!("kks-lb-ship-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    env.kube.write_kubeconfig(&kubeconfig).unwrap();
-    let f = env.cloud.fixture();
-    let cloud_conf = dir.join("cloud.conf");
-    std::fs::write(
-        &cloud_conf,
-        format!(
-            "[Global]\nauth-url = {}\napplication-credential-id = {}\n\
-             application-credential-secret = {}\nregion = {}\n\n[LoadBalancer]\n\
-             subnet-id = {}\nfloating-network-id = {}\n",
-            env.cloud.auth_url(),
-            f.application_credential_id,
-            f.application_credential_secret,
-            f.region,
-            f.cluster_subnet_id,
-            f.external_network_id
-        ),
-    )
-    .unwrap();
+    let (kubeconfig, cloud_conf) = env.write_config_files(&dir, "");
     let port = free_port();
     let args: ControllerArgs = clap::Parser::try_parse_from([
         "kks-lb-controller",

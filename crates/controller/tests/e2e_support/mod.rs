@@ -482,3 +482,45 @@ pub fn member_addresses(t: &Topology) -> Vec<String> {
     out.dedup();
     out
 }
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Env {
+    /// Writes a kubeconfig for the Kubernetes emulator and an OCCM `cloud.conf` for the
+    /// OpenStack emulator into `dir` (with `extra_lb` lines added to `[LoadBalancer]`), as a
+    /// user of the binaries would have them; returns their paths.
+    pub fn write_config_files(
+        &self,
+        dir: &std::path::Path,
+        extra_lb: &str,
+    ) -> (std::path::PathBuf, std::path::PathBuf) {
+        std::fs::create_dir_all(dir).unwrap();
+        let kubeconfig = dir.join("kubeconfig");
+        self.kube.write_kubeconfig(&kubeconfig).unwrap();
+        let f = self.cloud.fixture();
+        let cloud_conf = dir.join("cloud.conf");
+        std::fs::write(
+            &cloud_conf,
+            format!(
+                "[Global]\nauth-url = {}\napplication-credential-id = {}\n\
+                 application-credential-secret = {}\nregion = {}\n\n[LoadBalancer]\n\
+                 subnet-id = {}\nfloating-network-id = {}\n{extra_lb}",
+                self.cloud.auth_url(),
+                f.application_credential_id,
+                f.application_credential_secret,
+                f.region,
+                f.cluster_subnet_id,
+                f.external_network_id
+            ),
+        )
+        .unwrap();
+        (kubeconfig, cloud_conf)
+    }
+}
