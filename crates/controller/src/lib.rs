@@ -5,10 +5,12 @@
 //! file at once), `kks-lb plan` (the exact Octavia changes a Service causes) and
 //! `kks-lb docs annotations` (the generated annotation reference).
 
+pub mod apply;
 pub mod build_info;
 pub mod cli;
 pub mod cloud_config;
 pub mod config;
+pub mod engine;
 pub mod events;
 pub mod http;
 pub mod leader;

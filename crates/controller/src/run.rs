@@ -407,7 +407,7 @@ impl Term<'_> {
     }
 }
 
-/// The list-based drift check ([`crate::reconcile::drift`]): one sweep every 85–95 % of the
+/// The list-based drift check ([`Engine::sweep`](crate::engine::Engine::sweep)): one sweep every 85–95 % of the
 /// resync interval (so a cached observation is confirmed before a Service's resync trusts
 /// it), until `stop`. A sweep that found changes schedules every Service; those whose
 /// observation was kept return at once, the changed ones re-read their tree.
@@ -425,7 +425,7 @@ async fn drift_checks(
             () = stop.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
         }
-        match crate::reconcile::drift::sweep(&ctx, &tag).await {
+        match ctx.sweep(&tag).await {
             Ok(sweep) => {
                 tracing::debug!(
                     skipped = sweep.skipped,

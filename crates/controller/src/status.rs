@@ -433,6 +433,12 @@ impl MembersKey {
     pub const NONE: MembersKey = MembersKey(0);
 }
 
+impl Default for MembersKey {
+    fn default() -> Self {
+        MembersKey::NONE
+    }
+}
+
 /// A digest of what about a Node can change load-balancer members: existence, labels,
 /// addresses, taints and deletion. Status heartbeats are left out.
 pub fn node_digest(node: &Node) -> u64 {

@@ -1,11 +1,12 @@
 //! The reconcile loop: one Service in, its load balancer, status, annotations and Events out.
 //!
 //! [`reconcile`] is what kube-runtime's `Controller` calls for a Service (see
-//! [`crate::run`] for the wiring). It is thin: decide the [`Phase`] from pure data
-//! ([`crate::status`]), then run the finalizer helper as the single top-level step, whose
-//! `Apply` ensures the load balancer (parse → desired → observe → plan → execute → status,
-//! annotations, Events) or releases a Service that stopped being a load balancer, and whose
-//! `Cleanup` deletes the load balancer.
+//! [`crate::run`] for the wiring). It is a thin wrapper around the [`Engine`]: decide the
+//! [`Phase`] from pure data ([`crate::status`]), then run the finalizer helper as the single
+//! top-level step, whose `Apply` asks the engine to ensure the load balancer (or to release
+//! a Service that stopped being a load balancer) and whose `Cleanup` asks it to remove the
+//! load balancer; each engine [`Outcome`](crate::engine::Outcome) is written by an
+//! [`Applier`].
 //!
 //! # The finalizer flow
 //!
@@ -39,12 +40,7 @@
 //! Every failure is an [`Error`] with a static [`Error::reason`] (metrics) and
 //! [`Error::is_retryable`]; [`error_policy`] maps it to a backoff. Cloud failures are also
 //! published as a `LoadBalancerError` Event with the OpenStack request id and status, and set
-//! the `LoadBalancerReady` condition to False.
-
-pub mod drift;
-mod ensure;
-mod remove;
-mod unservable;
+//! the `LoadBalancerReady` condition to False (the engine's outcome says so).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,25 +48,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Service};
-use kks_lb_adapter::{Backoff, CapabilitiesCache, Executor};
+use kks_lb_adapter::{Backoff, Executor};
 use kks_lb_annotations::parse;
 use kks_lb_planner::eligible_nodes;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Error as FinalizerError, Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
 
-use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::apply::Applier;
 use crate::config::Settings;
-use crate::events::{Note, Publisher, Reason};
+use crate::engine::{Engine, EngineConfig, Outcome, Prepared, Provisioning, Sweep};
+use crate::events::Publisher;
 use crate::metrics::Metrics;
-use crate::status::{
-    FINALIZER, IngressUpdate, MembersKey, Phase, Readiness, ServiceFacts, TriggerKey, status_patch,
-};
+use crate::status::{FINALIZER, MembersKey, Phase, ServiceFacts, TriggerKey};
+
+pub use crate::engine::jittered;
 
 /// Field manager of every write.
 const FIELD_MANAGER: &str = "kks-lb-controller";
@@ -78,29 +75,10 @@ const FIELD_MANAGER: &str = "kks-lb-controller";
 /// A failed reconcile.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The cloud's capabilities could not be discovered.
-    #[error("cannot discover the cloud's capabilities: {0}")]
-    Capabilities(#[source] kks_lb_adapter::Error),
-    /// Finding or reading the load balancer failed.
-    #[error("cannot observe load balancer {lb}: {source}")]
-    Observe {
-        /// Load balancer name.
-        lb: String,
-        /// The cause.
-        #[source]
-        source: kks_lb_adapter::Error,
-    },
-    /// A plan step failed.
-    #[error("cannot {action} load balancer {lb}: {source}")]
-    Execute {
-        /// What the plan did: `create`, `update` or `delete`.
-        action: &'static str,
-        /// Load balancer name.
-        lb: String,
-        /// The cause (names the step, the OpenStack status and request id).
-        #[source]
-        source: kks_lb_adapter::Error,
-    },
+    /// The engine failed (the cloud, or a load balancer in ERROR); its outcome already told
+    /// the user.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::Error),
     /// A write to the Service failed.
     #[error("cannot patch the {what} of the Service: {source}")]
     Patch {
@@ -122,32 +100,14 @@ pub enum Error {
     /// The node cache stopped (the controller is shutting down).
     #[error("the node cache is not available")]
     NodesUnavailable,
-    /// The load balancer is in provisioning status ERROR and the plan has nothing to repair.
-    #[error(
-        "load balancer {lb} ({id}) is in provisioning status ERROR{}",
-        errored_suffix(.replaced)
-    )]
-    Errored {
-        /// Load balancer name.
-        lb: String,
-        /// Its id.
-        id: String,
-        /// It was deleted so the next reconcile creates it anew.
-        replaced: bool,
-    },
-    /// The executor succeeded but reported no load balancer id.
-    #[error("load balancer {lb}: the plan finished without a load balancer id")]
-    MissingId {
-        /// Load balancer name.
-        lb: String,
-    },
 }
 
-fn errored_suffix(replaced: &bool) -> &'static str {
-    if *replaced {
-        "; it never became ready and was deleted, a new one follows"
-    } else {
-        ""
+impl From<crate::apply::Error> for Error {
+    fn from(e: crate::apply::Error) -> Self {
+        match e {
+            crate::apply::Error::Patch { what, source } => Error::Patch { what, source },
+            crate::apply::Error::Unnamed => Error::Unnamed,
+        }
     }
 }
 
@@ -166,56 +126,46 @@ impl Error {
     /// failures (`Conflict`, `ServerError`, `WaitTimeout`, ...), else the failed operation.
     pub fn reason(&self) -> &'static str {
         match self {
-            Error::Capabilities(e)
-            | Error::Observe { source: e, .. }
-            | Error::Execute { source: e, .. } => e.reason(),
+            Error::Engine(e) => e.reason(),
             Error::Patch { .. } => "PatchFailed",
             Error::AddFinalizer(_) => "AddFinalizerFailed",
             Error::RemoveFinalizer(_) => "RemoveFinalizerFailed",
             Error::Unnamed => "Unnamed",
             Error::NodesUnavailable => "NodesUnavailable",
-            Error::Errored { .. } => "LoadBalancerError",
-            Error::MissingId { .. } => "MissingLoadBalancerId",
         }
     }
 
     /// Whether retrying soon may succeed (cloud 5xx/409/429/timeouts, API conflicts).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Capabilities(e)
-            | Error::Observe { source: e, .. }
-            | Error::Execute { source: e, .. } => e.is_retryable(),
+            Error::Engine(e) => e.is_retryable(),
             Error::Patch { source, .. } => kube_retryable(source),
             // The helper's JSON patch tests the finalizer list it read; 422 means the cached
             // Service was stale, like a conflict.
             Error::AddFinalizer(source) | Error::RemoveFinalizer(source) => {
                 kube_retryable(source) || matches!(source, kube::Error::Api(s) if s.code == 422)
             }
-            Error::NodesUnavailable | Error::Errored { .. } => true,
-            Error::Unnamed | Error::MissingId { .. } => false,
+            Error::NodesUnavailable => true,
+            Error::Unnamed => false,
         }
     }
 
     /// The OpenStack error, for failed calls.
     pub fn cloud(&self) -> Option<&kks_lb_adapter::Error> {
         match self {
-            Error::Capabilities(e)
-            | Error::Observe { source: e, .. }
-            | Error::Execute { source: e, .. } => Some(e),
+            Error::Engine(e) => e.cloud(),
             Error::Patch { .. }
             | Error::AddFinalizer(_)
             | Error::RemoveFinalizer(_)
             | Error::Unnamed
-            | Error::NodesUnavailable
-            | Error::Errored { .. }
-            | Error::MissingId { .. } => None,
+            | Error::NodesUnavailable => None,
         }
     }
 
-    /// Whether the user should hear about it as a `LoadBalancerError` Event: the cloud
-    /// failed or the load balancer is broken (not our own API writes).
+    /// Whether the user heard about it as a `LoadBalancerError` Event: the cloud failed or
+    /// the load balancer is broken (not our own API writes).
     pub fn is_load_balancer_error(&self) -> bool {
-        self.cloud().is_some() || matches!(self, Error::Errored { .. })
+        matches!(self, Error::Engine(e) if e.is_load_balancer_error())
     }
 
     fn from_finalizer(e: FinalizerError<Error>) -> Self {
@@ -241,11 +191,6 @@ pub fn retry_delay(
     } else {
         permanent
     }
-}
-
-/// `d` scaled by a random factor in [0.9, 1.1], so resyncs of many Services spread out.
-pub fn jittered(d: Duration) -> Duration {
-    d.mul_f64(rand::rng().random_range(0.9..=1.1))
 }
 
 /// What the last reconcile of a Service saw and when it wants to run again.
@@ -369,31 +314,16 @@ impl NodeSignals {
 /// Shared state of all reconciles of one leadership term.
 pub struct Context {
     client: Client,
-    executor: Executor,
-    caps: CapabilitiesCache,
+    engine: Engine,
+    applier: Applier,
     nodes: NodeCache,
     node_snapshot: Mutex<Option<NodeSnapshot>>,
     settings: Settings,
-    events: Publisher,
     metrics: Metrics,
     memo: Mutex<HashMap<ObjectRef<Service>, Memo>>,
     lb_status: Mutex<LbStatusCount>,
-    observed: Mutex<HashMap<ObjectRef<Service>, Observed>>,
     /// Each Service's `LoadBalancerReady` as last written, for the `kks_lb_services` gauge.
     readiness: Mutex<HashMap<ObjectRef<Service>, bool>>,
-}
-
-/// The last observation of a Service's load balancer: read from the cloud, or settled from
-/// a plan that ran to its end. Trusted until `resync` has passed since the cloud was last
-/// read; dropped before any plan runs and on every failure, so only a completed plan or a
-/// fresh read fills it.
-#[derive(Debug, Clone)]
-struct Observed {
-    topology: kks_lb_octavia_model::Topology,
-    read_at: Instant,
-    /// The load balancer as the read, the plan's last wait or the drift check's list last
-    /// showed it (see [`drift`]).
-    stamp: Option<kks_lb_adapter::LbState>,
 }
 
 impl std::fmt::Debug for Context {
@@ -433,56 +363,36 @@ impl Context {
             &settings.identity,
         );
         Context {
+            engine: Engine::new(executor, EngineConfig::from(&settings))
+                .with_metrics(metrics.clone()),
+            applier: Applier::new(client.clone(), events, FIELD_MANAGER),
             client,
-            executor,
-            caps: CapabilitiesCache::default(),
             nodes,
             node_snapshot: Mutex::new(None),
             settings,
-            events,
             metrics,
             memo: Mutex::new(HashMap::new()),
             lb_status: Mutex::new(LbStatusCount::default()),
-            observed: Mutex::new(HashMap::new()),
             readiness: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The cached observation of a Service's load balancer, while it is younger than the
-    /// drift-check interval.
-    fn cached(&self, oref: &ObjectRef<Service>) -> Option<kks_lb_octavia_model::Topology> {
-        let observed = lock(&self.observed);
-        let o = observed.get(oref)?;
-        (o.read_at.elapsed() < self.settings.resync).then(|| o.topology.clone())
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
-    /// Caches an observation; `read_at` is when the cloud was last read for it, `stamp` the
-    /// load balancer's state as last seen.
-    fn cache(
-        &self,
-        oref: ObjectRef<Service>,
-        topology: kks_lb_octavia_model::Topology,
-        read_at: Instant,
-        stamp: Option<kks_lb_adapter::LbState>,
-    ) {
-        lock(&self.observed).insert(
-            oref,
-            Observed {
-                topology,
-                read_at,
-                stamp,
-            },
-        );
-    }
-
-    /// Takes the cached observation out: when it was read and the state it was stamped with.
-    fn take_cached(
-        &self,
-        oref: &ObjectRef<Service>,
-    ) -> Option<(Instant, Option<kks_lb_adapter::LbState>)> {
-        lock(&self.observed)
-            .remove(oref)
-            .map(|o| (o.read_at, o.stamp))
+    /// One drift check ([`Engine::sweep`]); the Services whose load balancer changed are due
+    /// at once.
+    ///
+    /// # Errors
+    /// The list failed; nothing was changed.
+    pub async fn sweep(&self, tag: &str) -> Result<Sweep, kks_lb_adapter::Error> {
+        let (sweep, changed) = self.engine.sweep(tag).await?;
+        for oref in &changed {
+            self.due_now(oref);
+        }
+        Ok(sweep)
     }
 
     /// The drift check found the load balancer changed: the next reconcile of the Service
@@ -491,11 +401,6 @@ impl Context {
         if let Some(m) = lock(&self.memo).get_mut(oref) {
             m.due = Some(Instant::now());
         }
-    }
-
-    /// Forgets the cached observation (before a plan runs, after any failure).
-    fn uncache(&self, oref: &ObjectRef<Service>) -> Option<Instant> {
-        lock(&self.observed).remove(oref).map(|o| o.read_at)
     }
 
     /// The nodes, once the node cache has its first complete list.
@@ -565,8 +470,8 @@ impl Context {
 
     fn forget(&self, oref: &ObjectRef<Service>) {
         lock(&self.memo).remove(oref);
-        self.uncache(oref);
-        self.events.forget(oref);
+        self.engine.forget(oref);
+        self.applier.events().forget(oref);
         self.set_lb_status(oref, None);
         self.set_readiness(oref, None);
     }
@@ -618,84 +523,53 @@ impl Context {
         Api::namespaced(self.client.clone(), &svc.namespace().unwrap_or_default())
     }
 
-    /// Patches `/status` with a strategic merge patch; returns the updated Service.
-    async fn patch_status(&self, svc: &Service, patch: &serde_json::Value) -> Result<Service> {
-        let name = svc.metadata.name.as_deref().ok_or(Error::Unnamed)?;
-        self.api(svc)
-            .patch_status(
-                name,
-                &PatchParams::apply(FIELD_MANAGER),
-                &Patch::Strategic(patch),
-            )
-            .await
-            .map_err(|source| Error::Patch {
-                what: "status",
-                source,
-            })
-    }
-
-    /// Patches the Service's metadata with a merge patch; returns the updated Service.
-    async fn patch_metadata(
-        &self,
-        svc: &Service,
-        what: &'static str,
-        patch: &serde_json::Value,
-    ) -> Result<Service> {
-        let name = svc.metadata.name.as_deref().ok_or(Error::Unnamed)?;
-        self.api(svc)
-            .patch(
-                name,
-                &PatchParams::apply(FIELD_MANAGER),
-                &Patch::Merge(patch),
-            )
-            .await
-            .map_err(|source| Error::Patch { what, source })
-    }
-
-    /// Sets the `LoadBalancerReady` condition (and the ingress) when they differ.
-    async fn set_status(
-        &self,
-        svc: &Service,
-        ingress: &IngressUpdate,
-        readiness: &Readiness,
-    ) -> Result<()> {
-        self.set_readiness(&ObjectRef::from_obj(svc), Some(readiness.ready));
-        if let Some(patch) =
-            status_patch(svc, ingress, readiness, k8s_openapi::jiff::Timestamp::now())
-        {
-            self.patch_status(svc, &patch).await?;
-        }
-        Ok(())
-    }
-
-    /// Publishes a failed reconcile: a `LoadBalancerError` Event for cloud failures (with
-    /// the OpenStack status and request id) and a False condition on a live Service.
-    async fn report(&self, svc: &Service, phase: Phase, err: &Error) {
-        if !err.is_load_balancer_error() {
-            return;
-        }
-        // The adapter's message names the call, the OpenStack status and the request id.
-        let message = err.to_string();
-        // Retries of one failure differ only in the request id: one series.
-        let series = match err.cloud() {
-            Some(cloud) => format!("{} {:?}", cloud.reason(), cloud.status()),
-            None => message.clone(),
-        };
-        self.events
-            .publish(
-                svc,
-                &Note::in_series(Reason::LoadBalancerError, message.clone(), series),
-            )
-            .await;
-        if phase == Phase::Ensure {
-            let readiness = Readiness::pending(Reason::LoadBalancerError.as_str(), message);
-            if let Err(e) = self.set_status(svc, &IngressUpdate::Keep, &readiness).await {
-                tracing::warn!(
-                    error = &e as &dyn std::error::Error,
-                    "cannot record the failure in the status"
-                );
+    /// Apply for a Service that wants a load balancer: the engine prepares the plan; before
+    /// a plan runs, its announcement (warnings, `EnsuringLoadBalancer`, for a new load
+    /// balancer a False condition) is written, then the plan runs and its outcome is written.
+    async fn ensure(&self, svc: &Service, pass: &Pass) -> Result<Done> {
+        let nodes = self.nodes().await?;
+        match self.engine.prepare(svc, &nodes).await {
+            Prepared::Done(outcome) => self.write(svc, pass, outcome).await,
+            Prepared::Run(mut run) => {
+                if !run.plan().is_empty() {
+                    self.write(svc, pass, run.announce()).await?;
+                }
+                let outcome = run.execute().await;
+                self.write(svc, pass, outcome).await
             }
         }
+    }
+
+    /// Writes an engine outcome: the gauges, then the Service (see [`Applier::apply`]); an
+    /// outcome with an error becomes this reconcile's error once its report is written.
+    async fn write(&self, svc: &Service, pass: &Pass, outcome: Outcome) -> Result<Done> {
+        let oref = ObjectRef::from_obj(svc);
+        match &outcome.provisioning {
+            Provisioning::Unchanged => {}
+            Provisioning::Is(s) => self.set_lb_status(&oref, Some(s.clone())),
+            Provisioning::Gone => self.set_lb_status(&oref, None),
+        }
+        if let Some(r) = outcome.readiness() {
+            self.set_readiness(&oref, Some(r.ready));
+        }
+        let applied = self.applier.apply(svc, &outcome).await;
+        if let Some(err) = outcome.error {
+            if let Err(e) = applied {
+                tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    "cannot record the failure on the Service"
+                );
+            }
+            return Err(Error::Engine(err));
+        }
+        if let Some(s) = applied?.annotated {
+            pass.wrote(&s);
+        }
+        Ok(Done {
+            requeue: outcome.requeue,
+            members: outcome.members,
+            forget: outcome.forget,
+        })
     }
 }
 
@@ -728,8 +602,11 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
         let done = match event {
             FinalizerEvent::Apply(s) => {
                 match ServiceFacts::of(&s, ctx.settings.load_balancer_class.as_deref()).phase() {
-                    Phase::Ensure => ensure::ensure(&ctx, &s, &pass).await?,
-                    Phase::Release => remove::release(&ctx, &s).await?,
+                    Phase::Ensure => ctx.ensure(&s, &pass).await?,
+                    Phase::Release => {
+                        let outcome = ctx.engine.release(&s).await;
+                        ctx.write(&s, &pass, outcome).await?
+                    }
                     // The object changed under us; the next event decides.
                     Phase::Ignore | Phase::Cleanup | Phase::Gone => Done {
                         requeue: None,
@@ -738,7 +615,10 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
                     },
                 }
             }
-            FinalizerEvent::Cleanup(s) => remove::cleanup(&ctx, &s).await?,
+            FinalizerEvent::Cleanup(s) => {
+                let outcome = ctx.engine.remove(&s).await;
+                ctx.write(&s, &pass, outcome).await?
+            }
         };
         *lock(&outcome) = Some(done);
         Ok(done
@@ -784,8 +664,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
                 "reconcile failed"
             );
             ctx.metrics.reconcile_error(err.reason());
-            ctx.uncache(&oref);
-            ctx.report(&svc, phase, &err).await;
+            ctx.engine.drop_observation(&oref);
             // The events of our own writes (the condition above) must not bypass the backoff.
             ctx.remember(
                 oref,
@@ -835,18 +714,18 @@ mod tests {
 
     #[test]
     fn cloud_errors_classify_by_their_openstack_status() {
-        let busy = Error::Execute {
+        let busy = Error::Engine(crate::engine::Error::Execute {
             action: "update",
             lb: "lb".into(),
             source: api_error(409),
-        };
+        });
         assert!(busy.is_retryable());
         assert_eq!(busy.reason(), "Conflict");
-        let quota = Error::Execute {
+        let quota = Error::Engine(crate::engine::Error::Execute {
             action: "create",
             lb: "lb".into(),
             source: api_error(403),
-        };
+        });
         assert!(!quota.is_retryable());
         assert_eq!(quota.cloud().and_then(|e| e.request_id()), Some("req-9"));
         assert!(Error::NodesUnavailable.is_retryable());
