@@ -42,22 +42,23 @@
 //! published as a `LoadBalancerError` Event with the OpenStack request id and status, and set
 //! the `LoadBalancerReady` condition to False (the engine's outcome says so).
 
+mod error;
+mod nodes;
+mod triggers;
+
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Service};
-use kks_lb_adapter::{Backoff, Executor};
+use kks_lb_adapter::Executor;
 use kks_lb_annotations::parse;
 use kks_lb_planner::eligible_nodes;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Error as FinalizerError, Event as FinalizerEvent, finalizer};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Client, ResourceExt};
 
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::apply::Applier;
@@ -68,248 +69,12 @@ use crate::metrics::Metrics;
 use crate::status::{FINALIZER, MembersKey, Phase, ServiceFacts, TriggerKey};
 
 pub use crate::engine::jittered;
+pub use error::{Error, Result, retry_delay};
+pub use nodes::{NodeCache, NodeSignals};
+use triggers::{Done, Memo, Memos, Pass};
 
 /// Field manager of every write.
 const FIELD_MANAGER: &str = "kks-lb-controller";
-
-/// A failed reconcile.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The engine failed (the cloud, or a load balancer in ERROR); its outcome already told
-    /// the user.
-    #[error(transparent)]
-    Engine(#[from] crate::engine::Error),
-    /// A write to the Service failed.
-    #[error("cannot patch the {what} of the Service: {source}")]
-    Patch {
-        /// `status`, `annotations` or `metadata`.
-        what: &'static str,
-        /// The cause.
-        #[source]
-        source: kube::Error,
-    },
-    /// Adding the finalizer failed.
-    #[error("cannot add the finalizer: {0}")]
-    AddFinalizer(#[source] kube::Error),
-    /// Removing the finalizer failed.
-    #[error("cannot remove the finalizer: {0}")]
-    RemoveFinalizer(#[source] kube::Error),
-    /// The Service has no name (never from the API server).
-    #[error("the Service has no name")]
-    Unnamed,
-    /// The node cache stopped (the controller is shutting down).
-    #[error("the node cache is not available")]
-    NodesUnavailable,
-}
-
-impl From<crate::apply::Error> for Error {
-    fn from(e: crate::apply::Error) -> Self {
-        match e {
-            crate::apply::Error::Patch { what, source } => Error::Patch { what, source },
-            crate::apply::Error::Unnamed => Error::Unnamed,
-        }
-    }
-}
-
-/// The reconcile's result type.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-fn kube_retryable(e: &kube::Error) -> bool {
-    match e {
-        kube::Error::Api(s) => s.code == 409 || s.code == 429 || s.code >= 500,
-        _ => true,
-    }
-}
-
-impl Error {
-    /// A static PascalCase name for metrics and logs: the OpenStack error class for cloud
-    /// failures (`Conflict`, `ServerError`, `WaitTimeout`, ...), else the failed operation.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Error::Engine(e) => e.reason(),
-            Error::Patch { .. } => "PatchFailed",
-            Error::AddFinalizer(_) => "AddFinalizerFailed",
-            Error::RemoveFinalizer(_) => "RemoveFinalizerFailed",
-            Error::Unnamed => "Unnamed",
-            Error::NodesUnavailable => "NodesUnavailable",
-        }
-    }
-
-    /// Whether retrying soon may succeed (cloud 5xx/409/429/timeouts, API conflicts).
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Engine(e) => e.is_retryable(),
-            Error::Patch { source, .. } => kube_retryable(source),
-            // The helper's JSON patch tests the finalizer list it read; 422 means the cached
-            // Service was stale, like a conflict.
-            Error::AddFinalizer(source) | Error::RemoveFinalizer(source) => {
-                kube_retryable(source) || matches!(source, kube::Error::Api(s) if s.code == 422)
-            }
-            Error::NodesUnavailable => true,
-            Error::Unnamed => false,
-        }
-    }
-
-    /// The OpenStack error, for failed calls.
-    pub fn cloud(&self) -> Option<&kks_lb_adapter::Error> {
-        match self {
-            Error::Engine(e) => e.cloud(),
-            Error::Patch { .. }
-            | Error::AddFinalizer(_)
-            | Error::RemoveFinalizer(_)
-            | Error::Unnamed
-            | Error::NodesUnavailable => None,
-        }
-    }
-
-    /// Whether the user heard about it as a `LoadBalancerError` Event: the cloud failed or
-    /// the load balancer is broken (not our own API writes).
-    pub fn is_load_balancer_error(&self) -> bool {
-        matches!(self, Error::Engine(e) if e.is_load_balancer_error())
-    }
-
-    fn from_finalizer(e: FinalizerError<Error>) -> Self {
-        match e {
-            FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
-            FinalizerError::AddFinalizer(e) => Error::AddFinalizer(e),
-            FinalizerError::RemoveFinalizer(e) => Error::RemoveFinalizer(e),
-            FinalizerError::UnnamedObject | FinalizerError::InvalidFinalizer => Error::Unnamed,
-        }
-    }
-}
-
-/// The requeue after a failed reconcile: capped exponential backoff by consecutive failures
-/// for retryable errors, a fixed slow retry for permanent ones (a person has to act).
-pub fn retry_delay(
-    retryable: bool,
-    failures: u32,
-    backoff: &Backoff,
-    permanent: Duration,
-) -> Duration {
-    if retryable {
-        backoff.delay(failures.saturating_sub(1))
-    } else {
-        permanent
-    }
-}
-
-/// What the last reconcile of a Service saw and when it wants to run again.
-#[derive(Debug, Clone, Copy)]
-struct Memo {
-    /// The Service as the reconcile read it, and as its own writes left it.
-    keys: [TriggerKey; 2],
-    members: MembersKey,
-    /// `None`: only a change brings it back.
-    due: Option<Instant>,
-    failures: u32,
-}
-
-/// The outcome of one pass of Apply or Cleanup.
-#[derive(Debug, Clone, Copy)]
-struct Done {
-    /// Requeue after this long; `None` waits for a change.
-    requeue: Option<Duration>,
-    /// The members the load balancer got.
-    members: MembersKey,
-    /// The Service is no longer ours to remember (deleted or released).
-    forget: bool,
-}
-
-/// One reconcile pass: the trigger keys of the Service as the pass found it and as our own
-/// writes leave it, so that the watch events of our writes, and stale cached copies of what
-/// the pass already handled, are recognised.
-#[derive(Debug)]
-struct Pass {
-    started: TriggerKey,
-    after: Mutex<TriggerKey>,
-}
-
-impl Pass {
-    fn new(svc: &Service) -> Self {
-        let key = TriggerKey::of(svc);
-        Pass {
-            started: key,
-            after: Mutex::new(key),
-        }
-    }
-
-    /// Records the Service as our write leaves it: the object this pass read with our change
-    /// applied locally. (Not the API's answer, which may carry someone else's newer change
-    /// that this pass has not handled.)
-    fn wrote(&self, svc: &Service) {
-        *lock(&self.after) = TriggerKey::of(svc);
-    }
-
-    fn keys(&self) -> [TriggerKey; 2] {
-        [self.started, *lock(&self.after)]
-    }
-}
-
-/// A snapshot of the node cache, rebuilt when a node changes in a way that matters.
-#[derive(Debug, Default)]
-struct NodeSnapshot {
-    epoch: u64,
-    nodes: Arc<Vec<Node>>,
-}
-
-/// The node cache the reconcile reads: a reflector's store plus two signals from the stream
-/// that feeds it ([`NodeSignals`]): listed (the first complete list is in) and changed.
-///
-/// kube-runtime's `Store::wait_until_ready` wakes only one of several concurrent waiters, so
-/// readiness comes from our own `watch` channel instead.
-#[derive(Debug, Clone)]
-pub struct NodeCache {
-    store: Store<Node>,
-    epoch: Arc<AtomicU64>,
-    listed: watch::Receiver<bool>,
-}
-
-/// The feeding side of a [`NodeCache`]; call it after the reflector applied each event.
-#[derive(Debug)]
-pub struct NodeSignals {
-    epoch: Arc<AtomicU64>,
-    listed: watch::Sender<bool>,
-}
-
-impl NodeCache {
-    /// A cache over a reflector store, and the signals its feeding stream raises.
-    pub fn new(store: Store<Node>) -> (NodeCache, NodeSignals) {
-        let epoch = Arc::new(AtomicU64::new(0));
-        let (tx, rx) = watch::channel(false);
-        (
-            NodeCache {
-                store,
-                epoch: Arc::clone(&epoch),
-                listed: rx,
-            },
-            NodeSignals { epoch, listed: tx },
-        )
-    }
-}
-
-impl NodeCache {
-    /// How many member-relevant node changes were signalled.
-    pub fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::SeqCst)
-    }
-
-    /// Whether a complete list of nodes is in.
-    pub fn is_listed(&self) -> bool {
-        *self.listed.borrow()
-    }
-}
-
-impl NodeSignals {
-    /// A complete list of nodes is in the store.
-    pub fn listed(&self) {
-        self.listed.send_replace(true);
-    }
-
-    /// Nodes changed in a way that can change members.
-    pub fn changed(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// Shared state of all reconciles of one leadership term.
 pub struct Context {
@@ -317,10 +82,9 @@ pub struct Context {
     engine: Engine,
     applier: Applier,
     nodes: NodeCache,
-    node_snapshot: Mutex<Option<NodeSnapshot>>,
     settings: Settings,
     metrics: Metrics,
-    memo: Mutex<HashMap<ObjectRef<Service>, Memo>>,
+    memo: Memos,
     lb_status: Mutex<LbStatusCount>,
     /// Each Service's `LoadBalancerReady` as last written, for the `kks_lb_services` gauge.
     readiness: Mutex<HashMap<ObjectRef<Service>, bool>>,
@@ -368,10 +132,9 @@ impl Context {
             applier: Applier::new(client.clone(), events, FIELD_MANAGER),
             client,
             nodes,
-            node_snapshot: Mutex::new(None),
             settings,
             metrics,
-            memo: Mutex::new(HashMap::new()),
+            memo: Memos::default(),
             lb_status: Mutex::new(LbStatusCount::default()),
             readiness: Mutex::new(HashMap::new()),
         }
@@ -390,48 +153,14 @@ impl Context {
     pub async fn sweep(&self, tag: &str) -> Result<Sweep, kks_lb_adapter::Error> {
         let (sweep, changed) = self.engine.sweep(tag).await?;
         for oref in &changed {
-            self.due_now(oref);
+            self.memo.due_now(oref);
         }
         Ok(sweep)
     }
 
-    /// The drift check found the load balancer changed: the next reconcile of the Service
-    /// runs in full (its memo is due now).
-    fn due_now(&self, oref: &ObjectRef<Service>) {
-        if let Some(m) = lock(&self.memo).get_mut(oref) {
-            m.due = Some(Instant::now());
-        }
-    }
-
     /// The nodes, once the node cache has its first complete list.
     async fn nodes(&self) -> Result<Arc<Vec<Node>>> {
-        self.nodes
-            .listed
-            .clone()
-            .wait_for(|listed| *listed)
-            .await
-            .map_err(|_| Error::NodesUnavailable)?;
-        // Read the epoch before the store: a snapshot is never older than its epoch.
-        let epoch = self.nodes.epoch.load(Ordering::SeqCst);
-        let mut snap = lock(&self.node_snapshot);
-        if let Some(s) = snap.as_ref()
-            && s.epoch == epoch
-        {
-            return Ok(Arc::clone(&s.nodes));
-        }
-        let nodes: Arc<Vec<Node>> = Arc::new(
-            self.nodes
-                .store
-                .state()
-                .iter()
-                .map(|n| (**n).clone())
-                .collect(),
-        );
-        *snap = Some(NodeSnapshot {
-            epoch,
-            nodes: Arc::clone(&nodes),
-        });
-        Ok(nodes)
+        self.nodes.current().await.ok_or(Error::NodesUnavailable)
     }
 
     /// The members key of a Service in the Ensure phase (`NONE` when it is invalid).
@@ -445,31 +174,8 @@ impl Context {
         }
     }
 
-    /// Whether the last reconcile already covered this trigger; then how long until it is due.
-    fn unchanged(
-        &self,
-        oref: &ObjectRef<Service>,
-        key: TriggerKey,
-        members: MembersKey,
-    ) -> Option<Option<Duration>> {
-        let memo = lock(&self.memo).get(oref).copied()?;
-        if !memo.keys.contains(&key) || memo.members != members {
-            return None;
-        }
-        let now = Instant::now();
-        match memo.due {
-            None => Some(None),
-            Some(due) if now < due => Some(Some(due - now)),
-            Some(_) => None,
-        }
-    }
-
-    fn remember(&self, oref: ObjectRef<Service>, memo: Memo) {
-        lock(&self.memo).insert(oref, memo);
-    }
-
     fn forget(&self, oref: &ObjectRef<Service>) {
-        lock(&self.memo).remove(oref);
+        self.memo.remove(oref);
         self.engine.forget(oref);
         self.applier.events().forget(oref);
         self.set_lb_status(oref, None);
@@ -491,10 +197,6 @@ impl Context {
                 i64::try_from(not_ready).unwrap_or(i64::MAX),
             );
         }
-    }
-
-    fn failures(&self, oref: &ObjectRef<Service>) -> u32 {
-        lock(&self.memo).get(oref).map_or(0, |m| m.failures)
     }
 
     /// Records the provisioning status of a Service's load balancer (`None`: it has none) and
@@ -589,7 +291,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
         Phase::Ensure => ctx.members_key(&svc).await?,
         Phase::Release | Phase::Cleanup => MembersKey::NONE,
     };
-    if let Some(wait) = ctx.unchanged(&oref, TriggerKey::of(&svc), members) {
+    if let Some(wait) = ctx.memo.unchanged(&oref, TriggerKey::of(&svc), members) {
         tracing::trace!("nothing changed since the last reconcile");
         return Ok(wait.map_or_else(Action::await_change, Action::requeue));
     }
@@ -634,7 +336,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
             if done.forget {
                 ctx.forget(&oref);
             } else {
-                ctx.remember(
+                ctx.memo.remember(
                     oref,
                     Memo {
                         keys: pass.keys(),
@@ -649,7 +351,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
         // The helper added the finalizer: the resulting event runs Apply.
         (Ok(action), None) => Ok(action),
         (Err(err), _) => {
-            let failures = ctx.failures(&oref).saturating_add(1);
+            let failures = ctx.memo.failures(&oref).saturating_add(1);
             let delay = retry_delay(
                 err.is_retryable(),
                 failures,
@@ -666,7 +368,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
             ctx.metrics.reconcile_error(err.reason());
             ctx.engine.drop_observation(&oref);
             // The events of our own writes (the condition above) must not bypass the backoff.
-            ctx.remember(
+            ctx.memo.remember(
                 oref,
                 Memo {
                     keys: pass.keys(),
@@ -684,7 +386,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
 /// (capped exponential backoff for retryable errors, a slow fixed retry for permanent ones).
 pub fn error_policy(svc: Arc<Service>, err: &Error, ctx: Arc<Context>) -> Action {
     let oref = ObjectRef::from_obj(&*svc);
-    let due = lock(&ctx.memo).get(&oref).and_then(|m| m.due);
+    let due = ctx.memo.due(&oref);
     let now = Instant::now();
     match due {
         Some(due) if due > now => Action::requeue(due - now),
@@ -694,67 +396,5 @@ pub fn error_policy(svc: Arc<Service>, err: &Error, ctx: Arc<Context>) -> Action
             &ctx.settings.retry,
             ctx.settings.permanent_retry,
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn api_error(status: u16) -> kks_lb_adapter::Error {
-        kks_lb_adapter::Error::Api {
-            service: kks_lb_adapter::Service::Octavia,
-            method: "POST".into(),
-            path: "/v2/lbaas/loadbalancers".into(),
-            status,
-            message: "boom".into(),
-            request_id: Some("req-9".into()),
-        }
-    }
-
-    #[test]
-    fn cloud_errors_classify_by_their_openstack_status() {
-        let busy = Error::Engine(crate::engine::Error::Execute {
-            action: "update",
-            lb: "lb".into(),
-            source: api_error(409),
-        });
-        assert!(busy.is_retryable());
-        assert_eq!(busy.reason(), "Conflict");
-        let quota = Error::Engine(crate::engine::Error::Execute {
-            action: "create",
-            lb: "lb".into(),
-            source: api_error(403),
-        });
-        assert!(!quota.is_retryable());
-        assert_eq!(quota.cloud().and_then(|e| e.request_id()), Some("req-9"));
-        assert!(Error::NodesUnavailable.is_retryable());
-        assert!(Error::NodesUnavailable.cloud().is_none());
-    }
-
-    #[test]
-    fn retryable_failures_back_off_exponentially_and_permanent_ones_wait_long() {
-        let b = Backoff {
-            start: Duration::from_secs(1),
-            factor: 2.0,
-            cap: Duration::from_secs(60),
-            jitter: 0.0,
-        };
-        let slow = Duration::from_secs(300);
-        assert_eq!(retry_delay(true, 1, &b, slow), Duration::from_secs(1));
-        assert_eq!(retry_delay(true, 3, &b, slow), Duration::from_secs(4));
-        assert_eq!(retry_delay(true, 30, &b, slow), Duration::from_secs(60));
-        assert_eq!(retry_delay(false, 1, &b, slow), slow);
-    }
-
-    #[test]
-    fn resync_jitter_stays_within_ten_percent() {
-        for _ in 0..100 {
-            let d = jittered(Duration::from_secs(600));
-            assert!(
-                d >= Duration::from_secs(540) && d <= Duration::from_secs(660),
-                "{d:?}"
-            );
-        }
     }
 }
