@@ -42,6 +42,12 @@ fn fast(client: &kube::Client, identity: &str) -> LeaderElector {
     LeaderElector::new(client.clone(), config(identity, 1000, 200, 100))
 }
 
+/// Like [`fast`], with a lease long enough that a loaded machine never lets it expire
+/// between two renewals (for tests about what happens around one renewal).
+fn fast_renewing_long_lease(client: &kube::Client, identity: &str) -> LeaderElector {
+    LeaderElector::new(client.clone(), config(identity, 10_000, 200, 100))
+}
+
 fn lease(emu: &KubeEmulator) -> Lease {
     emu.get::<Lease>(Some(NAMESPACE), NAME)
         .unwrap()
@@ -206,7 +212,7 @@ async fn killed_leader_is_replaced_only_after_the_lease_expires() {
 #[tokio::test]
 async fn conflict_on_renewal_is_resolved_by_rereading_the_lease() {
     let (emu, client) = emulator().await;
-    let leader = acquire(&fast(&client, "pod-a")).await;
+    let leader = acquire(&fast_renewing_long_lease(&client, "pod-a")).await;
 
     emu.clear_audit_log();
     emu.inject(Fault::error("PUT", LEASE_PATH, 409).times(1));
