@@ -20,31 +20,58 @@
 //! Call [`Engine::forget`] when a Service is no longer yours.
 //!
 //! # Example
-//! ```no_run
-//! # async fn example(
-//! #     client: kks_lb_adapter::OpenStackClient,
-//! #     svc: k8s_openapi::api::core::v1::Service,
-//! #     nodes: Vec<k8s_openapi::api::core::v1::Node>,
-//! # ) {
-//! use kks_lb_adapter::{ExecuteConfig, Executor};
-//! use kks_lb_controller::engine::{Engine, EngineConfig};
+//! The engine against the OpenStack emulator of `kks-lb-testkit`: no Kubernetes is needed,
+//! since the engine writes nothing there.
+//! ```
+//! use kks_lb_adapter::{Auth, ExecuteConfig, Executor, OpenStackClient, SessionConfig};
+//! use kks_lb_controller::engine::{Engine, EngineConfig, StatusUpdate};
+//! use kks_lb_controller::status::IngressUpdate;
 //! use kks_lb_planner::ClusterConfig;
+//! use kks_lb_testkit::fixtures::{ServiceBuilder, nodes};
+//! use kks_lb_testkit::openstack::{EmulatorConfig, OpenStackEmulator};
 //!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cloud = OpenStackEmulator::start(EmulatorConfig::default()).await?;
+//! let f = cloud.fixture();
+//! let session = SessionConfig::new(Auth::ApplicationCredential {
+//!     auth_url: cloud.auth_url().to_owned(),
+//!     id: f.application_credential_id.clone(),
+//!     secret: f.application_credential_secret.clone(),
+//! });
 //! let cluster = ClusterConfig {
 //!     cluster_name: "prod".into(),
 //!     cluster_id: "prod-uid".into(),
-//!     subnet_id: Some("subnet-id".into()),
-//!     floating_network_id: Some("public-net-id".into()),
+//!     subnet_id: Some(f.cluster_subnet_id.clone()),
+//!     floating_network_id: Some(f.external_network_id.clone()),
 //!     ..ClusterConfig::default()
 //! };
 //! let engine = Engine::new(
-//!     Executor::new(client, ExecuteConfig::default()),
+//!     Executor::new(OpenStackClient::connect(&session).await?, ExecuteConfig::default()),
 //!     EngineConfig::new(cluster),
 //! );
-//! let outcome = engine.ensure(&svc, &nodes).await;
-//! for event in &outcome.events {
-//!     println!("{}: {}", event.reason.as_str(), event.message);
-//! }
+//!
+//! let svc = ServiceBuilder::new("web", "shop").port("TCP", 80, 30080).build();
+//! let outcome = engine.ensure(&svc, &nodes(3)).await;
+//! assert!(outcome.error.is_none());
+//! // A new load balancer: announced, then created.
+//! let reasons: Vec<&str> = outcome.events.iter().map(|e| e.reason.as_str()).collect();
+//! assert_eq!(reasons, ["EnsuringLoadBalancer", "EnsuredLoadBalancer"]);
+//! // The Service gets its floating IP as ingress and the load balancer's id.
+//! let StatusUpdate::Set { ingress: IngressUpdate::Set(ingress), readiness } = &outcome.status
+//! else {
+//!     panic!("no ingress: {outcome:?}");
+//! };
+//! assert!(readiness.ready);
+//! let address = ingress[0].ip.clone().unwrap_or_default();
+//! assert_eq!(outcome.annotations.unwrap().address.as_deref(), Some(address.as_str()));
+//!
+//! // Nothing changed: the next pass makes no cloud call and publishes nothing new.
+//! cloud.reset_calls();
+//! let again = engine.ensure(&svc, &nodes(3)).await;
+//! assert!(again.events.is_empty());
+//! assert!(cloud.call_log().is_empty());
+//! # Ok(())
 //! # }
 //! ```
 
