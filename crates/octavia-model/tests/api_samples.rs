@@ -90,7 +90,7 @@ fn lb_create_responses_embed_full_children_and_have_null_updated_at() {
     let pool = full.pools.iter().find(|p| p.name == "pool-http").unwrap();
     assert_eq!(pool.members.len(), 2);
     assert_eq!(pool.members[0].operating_status, OperatingStatus::NoMonitor);
-    let hm = pool.healthmonitor.as_ref().unwrap();
+    let hm = pool.links.healthmonitor.as_ref().unwrap();
     assert_eq!(hm.kind, MonitorType::Http);
     assert_eq!(hm.pools, None, "embedded monitors carry no pools key");
     assert_eq!(
@@ -100,7 +100,10 @@ fn lb_create_responses_embed_full_children_and_have_null_updated_at() {
     let tcp_pool = full.pools.iter().find(|p| p.name == "pool-tcp").unwrap();
     assert_eq!(tcp_pool.lb_algorithm, LbAlgorithm::LeastConnections);
     assert_eq!(tcp_pool.session_persistence, None);
-    assert_eq!(tcp_pool.healthmonitor.as_ref().unwrap().http_method, None);
+    assert_eq!(
+        tcp_pool.links.healthmonitor.as_ref().unwrap().http_method,
+        None
+    );
 }
 
 #[test]
@@ -134,7 +137,7 @@ fn listener_get_and_put_keep_allowed_cidrs_and_timeouts() {
 fn pool_get_references_monitor_and_members_and_put_clears_persistence() {
     let get = round_trip::<PoolRoot<PoolResponse>>("pool_get.json").pool;
     assert_eq!(
-        get.healthmonitor_id.as_deref(),
+        get.links.healthmonitor_id.as_deref(),
         Some("8d2ddcb5-ca82-4305-ac44-39e811e7cc43")
     );
     assert_eq!(get.members.len(), 2);

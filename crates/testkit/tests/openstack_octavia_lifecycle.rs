@@ -171,7 +171,12 @@ async fn fully_populated_create_embeds_children_and_get_references_them() {
     let tcp_pool = lb.pools.iter().find(|p| p.name == "pool_TCP_80").unwrap();
     assert_eq!(tcp_pool.members.len(), 2);
     assert_eq!(
-        tcp_pool.healthmonitor.as_ref().unwrap().provisioning_status,
+        tcp_pool
+            .links
+            .healthmonitor
+            .as_ref()
+            .unwrap()
+            .provisioning_status,
         ProvisioningStatus::PendingCreate
     );
     assert!(
@@ -202,11 +207,11 @@ async fn fully_populated_create_embeds_children_and_get_references_them() {
         .await;
     let pool: PoolRoot<PoolResponse> = serde_json::from_value(pool.body).unwrap();
     assert_eq!(
-        pool.pool.healthmonitor_id,
-        tcp_pool.healthmonitor.as_ref().map(|h| h.id.clone())
+        pool.pool.links.healthmonitor_id,
+        tcp_pool.links.healthmonitor.as_ref().map(|h| h.id.clone())
     );
     assert_eq!(pool.pool.members.len(), 2);
-    assert_eq!(pool.pool.loadbalancers[0].id, lb.id);
+    assert_eq!(pool.pool.links.loadbalancers[0].id, lb.id);
     let listener = c
         .get(&Client::lbaas(&format!(
             "/listeners/{}",

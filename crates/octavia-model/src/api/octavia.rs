@@ -352,9 +352,18 @@ pub struct ListenerResponse {
     pub tenant_id: Option<String>,
 }
 
-/// A pool as GET/PUT/list return it: children referenced by id.
+/// A pool as Octavia returns it.
+///
+/// `M` is the member representation and `X` the shape-specific links: [`IdRef`] members with
+/// [`PoolRefs`] (parent load balancers, monitor id) in GET/PUT/list responses
+/// ([`PoolResponse`]); full members with [`PoolMonitor`] (the nested monitor) in a
+/// fully-populated create response ([`PoolFullResponse`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolResponse {
+#[serde(bound(
+    serialize = "M: Serialize, X: Serialize",
+    deserialize = "M: Deserialize<'de>, X: Deserialize<'de>"
+))]
+pub struct PoolResponse<M = IdRef, X = PoolRefs> {
     /// Id.
     pub id: String,
     /// Name.
@@ -378,9 +387,6 @@ pub struct PoolResponse {
     pub session_persistence: Option<SessionPersistence>,
     /// Owning project.
     pub project_id: String,
-    /// Parent load balancers.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub loadbalancers: Vec<IdRef>,
     /// Listeners using this pool.
     #[serde(default, deserialize_with = "null_as_default")]
     pub listeners: Vec<IdRef>,
@@ -388,12 +394,12 @@ pub struct PoolResponse {
     pub created_at: String,
     /// Last update time.
     pub updated_at: Option<String>,
-    /// The health monitor, if any.
-    #[serde(default)]
-    pub healthmonitor_id: Option<String>,
     /// Members.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub members: Vec<IdRef>,
+    pub members: Vec<M>,
+    /// What differs between the two shapes (see the type docs).
+    #[serde(flatten)]
+    pub links: X,
     /// Tags.
     #[serde(default, deserialize_with = "null_as_default")]
     pub tags: Vec<String>,
@@ -423,74 +429,28 @@ pub struct PoolResponse {
     pub tenant_id: Option<String>,
 }
 
-/// A pool embedded in a fully-populated create response: full members, nested monitor, no
-/// `loadbalancers` and no `healthmonitor_id`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolFullResponse {
-    /// Full members.
+/// The links of a pool in GET/PUT/list responses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRefs {
+    /// Parent load balancers.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub members: Vec<MemberResponse>,
+    pub loadbalancers: Vec<IdRef>,
+    /// The health monitor, if any.
+    #[serde(default)]
+    pub healthmonitor_id: Option<String>,
+}
+
+/// The links of a pool embedded in a fully-populated create response: the nested monitor
+/// (no `loadbalancers` and no `healthmonitor_id`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolMonitor {
     /// The full health monitor; `null` when none.
     #[serde(default)]
     pub healthmonitor: Option<HealthMonitorResponse>,
-    /// Id.
-    pub id: String,
-    /// Name.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub name: String,
-    /// Description.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub description: String,
-    /// Provisioning status.
-    pub provisioning_status: ProvisioningStatus,
-    /// Operating status.
-    pub operating_status: OperatingStatus,
-    /// Administrative state.
-    pub admin_state_up: bool,
-    /// Protocol towards members.
-    pub protocol: Protocol,
-    /// Balancing algorithm.
-    pub lb_algorithm: LbAlgorithm,
-    /// Session persistence.
-    #[serde(default)]
-    pub session_persistence: Option<SessionPersistence>,
-    /// Owning project.
-    pub project_id: String,
-    /// Listeners using this pool.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub listeners: Vec<IdRef>,
-    /// Creation time.
-    pub created_at: String,
-    /// Last update time.
-    pub updated_at: Option<String>,
-    /// Tags.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub tags: Vec<String>,
-    /// Backend TLS certificate.
-    #[serde(default)]
-    pub tls_container_ref: Option<String>,
-    /// Backend CA certificate.
-    #[serde(default)]
-    pub ca_tls_container_ref: Option<String>,
-    /// Backend CRL.
-    #[serde(default)]
-    pub crl_container_ref: Option<String>,
-    /// Backend re-encryption.
-    #[serde(default)]
-    pub tls_enabled: bool,
-    /// Backend TLS ciphers.
-    #[serde(default)]
-    pub tls_ciphers: Option<String>,
-    /// Backend TLS versions.
-    #[serde(default)]
-    pub tls_versions: Option<Vec<String>>,
-    /// Backend ALPN protocols.
-    #[serde(default)]
-    pub alpn_protocols: Option<Vec<String>>,
-    /// Deprecated alias of `project_id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
 }
+
+/// A pool embedded in a fully-populated create response: full members, nested monitor.
+pub type PoolFullResponse = PoolResponse<MemberResponse, PoolMonitor>;
 
 /// A pool member as Octavia returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

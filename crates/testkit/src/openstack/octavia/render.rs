@@ -3,7 +3,8 @@
 use kks_lb_octavia_model::api::octavia::{
     HealthMonitorResponse, HealthMonitorStatus, IdRef, ListenerResponse, ListenerStatus,
     LoadBalancerFullResponse, LoadBalancerResponse, LoadBalancerStatus, MemberResponse,
-    MemberStatus, PoolFullResponse, PoolResponse, PoolStatus, StatusRoot, Statuses,
+    MemberStatus, PoolFullResponse, PoolMonitor, PoolRefs, PoolResponse, PoolStatus, StatusRoot,
+    Statuses,
 };
 
 use crate::openstack::state::{HmRec, LbRec, ListenerRec, MemberRec, PoolRec, State};
@@ -128,6 +129,34 @@ impl State {
 
     /// GET/PUT/list form of a pool.
     pub(crate) fn render_pool(&self, p: &PoolRec) -> PoolResponse {
+        let members = p.members.iter().map(IdRef::new).collect();
+        let links = PoolRefs {
+            loadbalancers: vec![IdRef::new(&p.lb_id)],
+            healthmonitor_id: p.hm_id.clone(),
+        };
+        self.render_pool_as(p, members, links)
+    }
+
+    /// Create-response form of a pool: full members and monitor.
+    pub(crate) fn render_pool_full(&self, p: &PoolRec) -> PoolFullResponse {
+        let members = p
+            .members
+            .iter()
+            .filter_map(|id| self.members.get(id))
+            .map(|m| self.render_member(m))
+            .collect();
+        let links = PoolMonitor {
+            healthmonitor: p
+                .hm_id
+                .as_ref()
+                .and_then(|id| self.hms.get(id))
+                .map(|h| self.render_hm(h, false)),
+        };
+        self.render_pool_as(p, members, links)
+    }
+
+    /// A pool with the given member representation and shape-specific links.
+    fn render_pool_as<M, X>(&self, p: &PoolRec, members: Vec<M>, links: X) -> PoolResponse<M, X> {
         PoolResponse {
             id: p.id.clone(),
             name: p.name.clone(),
@@ -139,51 +168,11 @@ impl State {
             lb_algorithm: p.lb_algorithm,
             session_persistence: p.session_persistence.clone(),
             project_id: p.project_id.clone(),
-            loadbalancers: vec![IdRef::new(&p.lb_id)],
             listeners: self.pool_listeners(&p.id),
             created_at: self.stamp(p.created),
             updated_at: self.stamp_opt(p.updated),
-            healthmonitor_id: p.hm_id.clone(),
-            members: p.members.iter().map(IdRef::new).collect(),
-            tags: p.tags.clone(),
-            tls_container_ref: None,
-            ca_tls_container_ref: None,
-            crl_container_ref: None,
-            tls_enabled: p.tls_enabled,
-            tls_ciphers: None,
-            tls_versions: None,
-            alpn_protocols: None,
-            tenant_id: Some(p.project_id.clone()),
-        }
-    }
-
-    /// Create-response form of a pool: full members and monitor.
-    pub(crate) fn render_pool_full(&self, p: &PoolRec) -> PoolFullResponse {
-        PoolFullResponse {
-            members: p
-                .members
-                .iter()
-                .filter_map(|id| self.members.get(id))
-                .map(|m| self.render_member(m))
-                .collect(),
-            healthmonitor: p
-                .hm_id
-                .as_ref()
-                .and_then(|id| self.hms.get(id))
-                .map(|h| self.render_hm(h, false)),
-            id: p.id.clone(),
-            name: p.name.clone(),
-            description: p.description.clone(),
-            provisioning_status: p.prov,
-            operating_status: p.oper,
-            admin_state_up: p.admin_state_up,
-            protocol: p.protocol,
-            lb_algorithm: p.lb_algorithm,
-            session_persistence: p.session_persistence.clone(),
-            project_id: p.project_id.clone(),
-            listeners: self.pool_listeners(&p.id),
-            created_at: self.stamp(p.created),
-            updated_at: self.stamp_opt(p.updated),
+            members,
+            links,
             tags: p.tags.clone(),
             tls_container_ref: None,
             ca_tls_container_ref: None,
