@@ -1159,7 +1159,10 @@ async fn tag_filtered_lists_page_with_limit_and_marker() {
 
 /// The operating statuses a status tree shows: the load balancer's, then per listener name
 /// the pool's and its members' (address, status).
-fn statuses(tree: &StatusRoot) -> (String, Vec<(String, String, Vec<(String, String)>)>) {
+/// A listener's name, its pool's status and the pool's members (address, status).
+type ListenerHealth = (String, String, Vec<(String, String)>);
+
+fn statuses(tree: &StatusRoot) -> (String, Vec<ListenerHealth>) {
     let lb = &tree.statuses.loadbalancer;
     let listeners = lb
         .listeners
