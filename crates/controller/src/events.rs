@@ -18,8 +18,9 @@ use crate::status::cut;
 /// Longest Event note the API accepts.
 const MAX_NOTE: usize = 1024;
 
-/// The stable Event reasons. SPEC §6 lists the first twelve; the others pass through warnings
-/// the annotation parser and the planner raise.
+/// The stable Event reasons. SPEC §6 lists the first twelve; most others pass through warnings
+/// the annotation parser and the planner raise; `MembersDown`/`MembersRecovered` report
+/// member health ([`crate::health`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// A plan with steps is about to run (or a stale `load-balancer-id` is replaced).
@@ -57,6 +58,10 @@ pub enum Reason {
     /// No port of the Service can be served by this cloud (e.g. only SCTP on Octavia
     /// < 2.23): no load balancer and no floating IP.
     NoServablePorts,
+    /// Health checks fail on some members (published when the set of down members changes).
+    MembersDown,
+    /// Every health-checked member is up again.
+    MembersRecovered,
 }
 
 impl Reason {
@@ -80,6 +85,8 @@ impl Reason {
             Reason::NoNodePorts => "NoNodePorts",
             Reason::ReplaceRequired => "ReplaceRequired",
             Reason::NoServablePorts => "NoServablePorts",
+            Reason::MembersDown => "MembersDown",
+            Reason::MembersRecovered => "MembersRecovered",
         }
     }
 
@@ -90,7 +97,8 @@ impl Reason {
             | Reason::EnsuredLoadBalancer
             | Reason::UpdatedLoadBalancer
             | Reason::DeletingLoadBalancer
-            | Reason::DeletedLoadBalancer => EventType::Normal,
+            | Reason::DeletedLoadBalancer
+            | Reason::MembersRecovered => EventType::Normal,
             Reason::InvalidAnnotation
             | Reason::UnknownAnnotation
             | Reason::PlatformManagedAnnotation
@@ -102,7 +110,8 @@ impl Reason {
             | Reason::HealthMonitorDisabled
             | Reason::NoNodePorts
             | Reason::ReplaceRequired
-            | Reason::NoServablePorts => EventType::Warning,
+            | Reason::NoServablePorts
+            | Reason::MembersDown => EventType::Warning,
         }
     }
 
@@ -125,6 +134,7 @@ impl Reason {
             | Reason::ReplaceRequired
             | Reason::NoServablePorts => "PlanLoadBalancer",
             Reason::ForeignLoadBalancer => "ObserveLoadBalancer",
+            Reason::MembersDown | Reason::MembersRecovered => "CheckMembers",
         }
     }
 }
@@ -310,6 +320,10 @@ mod tests {
             assert_eq!(reason.as_str(), name);
         }
         assert_eq!(Reason::EnsuredLoadBalancer.event_type(), EventType::Normal);
+        assert_eq!(Reason::MembersDown.as_str(), "MembersDown");
+        assert_eq!(Reason::MembersDown.event_type(), EventType::Warning);
+        assert_eq!(Reason::MembersRecovered.as_str(), "MembersRecovered");
+        assert_eq!(Reason::MembersRecovered.event_type(), EventType::Normal);
         assert_eq!(Reason::ForeignLoadBalancer.event_type(), EventType::Warning);
     }
 

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cloud_config;
 pub mod config;
 pub mod events;
+pub mod health;
 pub mod http;
 pub mod leader;
 pub mod metrics;

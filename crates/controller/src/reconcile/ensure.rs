@@ -157,6 +157,11 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
         source,
     })?;
     let (adapted, _) = adapt(&want, &caps);
+    let operating = crate::health::last_operating(
+        outcome.state.as_ref().filter(|_| changes),
+        stamp.as_ref(),
+        observed.as_ref(),
+    );
     // An address bound from outside the plan's own creates (the Service's loadBalancerIP, a
     // kept one taken back) is read again next time: its tags and marks are the cloud's.
     let bound_existing = plan
@@ -213,7 +218,19 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
             ),
         ),
     };
-    ctx.set_status(&current, &ingress, &readiness).await?;
+    let health = crate::health::check(client, &id, operating.as_deref(), &adapted).await;
+    let condition = health
+        .as_ref()
+        .map(|h| h.condition(spec.external_traffic_policy_local));
+    ctx.set_status_with(&current, &ingress, &readiness, condition.as_ref())
+        .await?;
+    if let (Some(h), Some(m)) = (&health, &condition) {
+        let label = crate::health::service_label(Some(&spec.namespace), &spec.name);
+        ctx.metrics.set_members(&label, |state| h.count(state));
+        if let Some(note) = crate::health::note(status::members_condition(&current), m) {
+            ctx.events.publish(svc, &note).await;
+        }
+    }
     if changes {
         finished(ctx, svc, creating, &id, &plan, &outcome, address.as_deref()).await;
     }

@@ -569,6 +569,10 @@ impl Context {
         self.events.forget(oref);
         self.set_lb_status(oref, None);
         self.set_readiness(oref, None);
+        self.metrics.forget_members(&crate::health::service_label(
+            oref.namespace.as_deref(),
+            &oref.name,
+        ));
     }
 
     /// Records a Service's readiness (`None`: no longer ours) and updates the gauge.
@@ -659,10 +663,25 @@ impl Context {
         ingress: &IngressUpdate,
         readiness: &Readiness,
     ) -> Result<()> {
+        self.set_status_with(svc, ingress, readiness, None).await
+    }
+
+    /// [`Context::set_status`], and the `LoadBalancerMembersHealthy` condition in the same
+    /// write when `members` is given ([`crate::health`]).
+    async fn set_status_with(
+        &self,
+        svc: &Service,
+        ingress: &IngressUpdate,
+        readiness: &Readiness,
+        members: Option<&crate::status::MembersCondition>,
+    ) -> Result<()> {
         self.set_readiness(&ObjectRef::from_obj(svc), Some(readiness.ready));
-        if let Some(patch) =
-            status_patch(svc, ingress, readiness, k8s_openapi::jiff::Timestamp::now())
-        {
+        let now = k8s_openapi::jiff::Timestamp::now();
+        let mut patch = status_patch(svc, ingress, readiness, now);
+        if let Some(members) = members {
+            patch = crate::status::with_members_condition(patch, svc, members, now);
+        }
+        if let Some(patch) = patch {
             self.patch_status(svc, &patch).await?;
         }
         Ok(())
