@@ -30,6 +30,9 @@ use crate::status::{self, IngressUpdate, MembersKey, Readiness, annotations_patc
 /// - Otherwise the plan runs (nothing when the cloud already matches), then
 ///   `load-balancer-id`/`-address` and the status are written only where they differ.
 /// - Warnings are published when they change or when the plan changed the cloud.
+/// - `LoadBalancerMembersHealthy` is written with the status (no OpenStack call while the load
+///   balancer is `ONLINE`; see [`crate::health`]), with a `MembersDown`/`MembersRecovered`
+///   Event when it changes.
 ///
 /// # Errors
 /// Cloud failures ([`Error::Capabilities`], [`Error::Observe`], [`Error::Execute`]) and
