@@ -9,9 +9,12 @@
 //!   into it (`DEGRADED` when some members are down, `ERROR` when all are).
 //! - `ONLINE`: every health-checked member is up. The condition is computed from the
 //!   observation alone, **with no OpenStack call**.
-//! - Anything else: one `GET /v2/lbaas/loadbalancers/{id}/status` (the status tree) gives
-//!   every member's status with its address; the address names the node (members are named
-//!   after their nodes, [`kks_lb_planner::desired`]).
+//! - `DEGRADED` or `ERROR`: one `GET /v2/lbaas/loadbalancers/{id}/status` (the status tree)
+//!   gives every member's status with its address; the address names the node (members are
+//!   named after their nodes, [`kks_lb_planner::desired`]).
+//! - `OFFLINE` (or anything else): the load balancer itself reports no health (a new amphora
+//!   before its first heartbeat, a disabled load balancer, a cloud without a health manager);
+//!   its members' statuses mean nothing then. The condition is `Unknown`, with no call.
 //! - No pool has a health monitor: members are `NO_MONITOR` and the load balancer stays
 //!   `ONLINE` whatever they do; the condition is `Unknown`, again without a call.
 //!
@@ -43,6 +46,8 @@ pub const REASON_HEALTHY: &str = "MembersHealthy";
 pub const REASON_DOWN: &str = Reason::MembersDown.as_str();
 /// Condition reason (`Unknown`): no health monitor checks the members.
 pub const REASON_NO_MONITOR: &str = "NoHealthMonitor";
+/// Condition reason (`Unknown`): the load balancer reports no health (`OFFLINE`).
+pub const REASON_NOT_REPORTED: &str = "HealthNotReported";
 /// Condition reason (`Unknown`): the load balancer has no members.
 pub const REASON_NO_MEMBERS: &str = "NoMembers";
 
@@ -71,6 +76,13 @@ pub enum MemberHealth {
     },
     /// At least one member is health-checked; every node, sorted by name.
     Checked(Vec<NodeHealth>),
+    /// The load balancer reports no health: its operating status is this one (`OFFLINE`).
+    NotReported {
+        /// The load balancer's operating status.
+        operating: String,
+        /// How many member nodes there are.
+        nodes: usize,
+    },
 }
 
 /// Whether a status counts as down: the health check fails.
@@ -178,7 +190,7 @@ impl MemberHealth {
     /// How many member nodes report `state` (Octavia's spelling), for `kks_lb_members`.
     pub fn count(&self, state: &str) -> usize {
         match self {
-            MemberHealth::NoMembers => 0,
+            MemberHealth::NoMembers | MemberHealth::NotReported { .. } => 0,
             MemberHealth::Unmonitored { nodes } => {
                 if state == OperatingStatus::NoMonitor.as_str() {
                     *nodes
@@ -209,6 +221,18 @@ impl MemberHealth {
                     format!(
                         "no health monitor checks the {}, so their health is not known; set \
                          loadbalancer.openstack.org/enable-health-monitor: \"true\" to check it",
+                        plural(*nodes)
+                    ),
+                );
+            }
+            MemberHealth::NotReported { operating, nodes } => {
+                return MembersCondition::new(
+                    ConditionStatus::Unknown,
+                    REASON_NOT_REPORTED,
+                    format!(
+                        "the load balancer's operating status is {operating}: Octavia has no \
+                         health data for its {} (a new load balancer reports within minutes; a \
+                         disabled one never does)",
                         plural(*nodes)
                     ),
                 );
@@ -339,8 +363,10 @@ pub fn note(previous: Option<&Condition>, next: &MembersCondition) -> Option<Not
 pub enum Source {
     /// From the topology alone: it is `ONLINE`, has no monitored member or no member.
     Topology,
-    /// One status-tree read: it is not `ONLINE` and some member is health-checked.
+    /// One status-tree read: it is `DEGRADED` or `ERROR` and some member is health-checked.
     StatusTree,
+    /// It reports no health (`OFFLINE`): `Unknown`, no call.
+    NotReported,
     /// Its operating status is not known: leave the condition as it is.
     Unknown,
 }
@@ -349,10 +375,11 @@ pub enum Source {
 /// wait showed it) and the members of `topology` comes from.
 pub fn source(operating: Option<&str>, topology: &Topology) -> Source {
     let monitored = nodes_of(topology).values().any(|(_, m)| *m);
-    match operating {
+    match operating.map(str::parse::<OperatingStatus>) {
         _ if !monitored => Source::Topology,
-        Some(s) if s == OperatingStatus::Online.as_str() => Source::Topology,
-        Some(_) => Source::StatusTree,
+        Some(Ok(OperatingStatus::Online)) => Source::Topology,
+        Some(Ok(OperatingStatus::Degraded | OperatingStatus::Error)) => Source::StatusTree,
+        Some(_) => Source::NotReported,
         None => Source::Unknown,
     }
 }
@@ -368,6 +395,10 @@ pub async fn check(
 ) -> Option<MemberHealth> {
     match source(operating, topology) {
         Source::Topology => Some(MemberHealth::online(topology)),
+        Source::NotReported => Some(MemberHealth::NotReported {
+            operating: operating.unwrap_or_default().to_owned(),
+            nodes: nodes_of(topology).len(),
+        }),
         Source::Unknown => None,
         Source::StatusTree => match member_statuses(client, id).await {
             Ok(statuses) => Some(MemberHealth::of(topology, &statuses)),
@@ -509,7 +540,7 @@ mod tests {
         assert_eq!(source(Some("ONLINE"), &t), Source::Topology);
         assert_eq!(source(Some("DEGRADED"), &t), Source::StatusTree);
         assert_eq!(source(Some("ERROR"), &t), Source::StatusTree);
-        assert_eq!(source(Some("OFFLINE"), &t), Source::StatusTree);
+        assert_eq!(source(Some("OFFLINE"), &t), Source::NotReported);
         assert_eq!(source(None, &t), Source::Unknown);
         let bare = topology(3, false);
         assert_eq!(
@@ -622,6 +653,26 @@ mod tests {
             MemberHealth::online(&t).condition(false).reason,
             "NoMembers"
         );
+    }
+
+    #[test]
+    fn a_load_balancer_that_reports_no_health_gives_unknown_not_down() {
+        let h = MemberHealth::NotReported {
+            operating: "OFFLINE".into(),
+            nodes: 3,
+        };
+        let c = h.condition(false);
+        assert_eq!(
+            (c.status, c.reason),
+            (ConditionStatus::Unknown, "HealthNotReported")
+        );
+        assert!(
+            c.message
+                .starts_with("the load balancer's operating status is OFFLINE")
+        );
+        assert_eq!(h.count("OFFLINE"), 0, "members are not counted as down");
+        let was_down = cond(ConditionStatus::False, "1 of 3 members OFFLINE: node-3");
+        assert_eq!(note(Some(&was_down), &c), None, "no Event for Unknown");
     }
 
     #[test]
