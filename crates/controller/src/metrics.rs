@@ -389,6 +389,11 @@ impl Metrics {
         }
     }
 
+    /// Removes every Service's member series (leadership ended: the next leader reports them).
+    pub fn clear_members(&self) {
+        self.inner.members.clear();
+    }
+
     /// A recorder for [`kks_lb_adapter::Executor::set_wait_recorder`].
     pub fn wait_recorder(&self) -> Arc<dyn WaitRecorder> {
         Arc::new(self.clone())
@@ -673,6 +678,8 @@ mod tests {
         let out = text(&registry);
         assert!(!out.contains("shop/web"), "{out}");
         assert!(out.contains("shop/api"), "{out}");
+        metrics.clear_members();
+        assert!(!text(&registry).contains("shop/api"));
     }
 
     #[test]
