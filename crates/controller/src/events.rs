@@ -7,11 +7,13 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
+use tokio::time::Instant;
 
 use crate::status::cut;
 
@@ -224,6 +226,35 @@ impl Note {
 pub struct Publisher {
     recorder: Recorder,
     warned: Mutex<HashMap<ObjectRef<Service>, u64>>,
+    /// For [`Publisher::publish_lasting`]: per Service, the digest of the lasting note and
+    /// when it was last published (or first seen).
+    lasting: Mutex<HashMap<ObjectRef<Service>, (u64, Instant)>>,
+}
+
+/// Whether [`Publisher::publish_lasting`] publishes: `last` is what it recorded for the
+/// Service (digest, when), `digest` the note's. Returns the decision and what to record.
+///
+/// A `changed` note is published at once. An unchanged one is published again once `every`
+/// has passed since it was last published; one never seen (a restarted controller) only
+/// starts the clock.
+pub fn lasting_due(
+    last: Option<(u64, Instant)>,
+    digest: u64,
+    changed: bool,
+    now: Instant,
+    every: Duration,
+) -> (bool, (u64, Instant)) {
+    match last {
+        _ if changed => (true, (digest, now)),
+        Some((d, at)) if d == digest => {
+            if now.saturating_duration_since(at) >= every {
+                (true, (digest, now))
+            } else {
+                (false, (d, at))
+            }
+        }
+        Some(_) | None => (false, (digest, now)),
+    }
 }
 
 impl std::fmt::Debug for Publisher {
@@ -244,6 +275,7 @@ impl Publisher {
                 },
             ),
             warned: Mutex::new(HashMap::new()),
+            lasting: Mutex::new(HashMap::new()),
         }
     }
 
@@ -283,6 +315,49 @@ impl Publisher {
         }
     }
 
+    /// Publishes a note about a state that lasts (members down): at once when `changed`, and
+    /// again every `every` while it stays the same, so that `kubectl describe` keeps showing
+    /// it after older Events expire (one hour by default). See [`lasting_due`].
+    pub async fn publish_lasting(
+        &self,
+        svc: &Service,
+        note: &Note,
+        changed: bool,
+        every: Duration,
+    ) {
+        let key = ObjectRef::from_obj(svc);
+        let mut h = DefaultHasher::new();
+        note.hash(&mut h);
+        let digest = h.finish();
+        let publish = {
+            let mut lasting = match self.lasting.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let (publish, record) = lasting_due(
+                lasting.get(&key).copied(),
+                digest,
+                changed,
+                Instant::now(),
+                every,
+            );
+            lasting.insert(key, record);
+            publish
+        };
+        if publish {
+            self.publish(svc, note).await;
+        }
+    }
+
+    /// Ends a lasting state of a Service: nothing more is republished.
+    pub fn end_lasting(&self, svc: &ObjectRef<Service>) {
+        let mut lasting = match self.lasting.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        lasting.remove(svc);
+    }
+
     /// Forgets what was published for a Service (it is gone or no longer ours).
     pub fn forget(&self, svc: &ObjectRef<Service>) {
         let mut warned = match self.warned.lock() {
@@ -290,6 +365,8 @@ impl Publisher {
             Err(poisoned) => poisoned.into_inner(),
         };
         warned.remove(svc);
+        drop(warned);
+        self.end_lasting(svc);
     }
 }
 
@@ -359,6 +436,33 @@ mod tests {
             "failed",
         );
         assert_eq!(e1.event().action, e2.event().action, "retries aggregate");
+    }
+
+    #[test]
+    fn lasting_notes_repeat_only_after_the_interval_and_a_restart_only_starts_the_clock() {
+        let t0 = Instant::now();
+        let every = Duration::from_secs(1800);
+        let later = |s: u64| t0 + Duration::from_secs(s);
+        // A change publishes at once.
+        assert_eq!(lasting_due(None, 1, true, t0, every), (true, (1, t0)));
+        // The same state: nothing until the interval has passed, then once more.
+        assert_eq!(
+            lasting_due(Some((1, t0)), 1, false, later(600), every),
+            (false, (1, t0))
+        );
+        assert_eq!(
+            lasting_due(Some((1, t0)), 1, false, later(1800), every),
+            (true, (1, later(1800)))
+        );
+        // Never seen (a restart) or another note without a change flag: start the clock.
+        assert_eq!(
+            lasting_due(None, 1, false, later(5), every),
+            (false, (1, later(5)))
+        );
+        assert_eq!(
+            lasting_due(Some((2, t0)), 1, false, later(5), every),
+            (false, (1, later(5)))
+        );
     }
 
     #[test]

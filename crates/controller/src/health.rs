@@ -27,7 +27,9 @@
 //! names the down nodes) changes, and a `MembersRecovered` Normal Event when it turns True
 //! from False. Both are decided against the condition the Service carries, so resyncs that
 //! find the same members down publish nothing, and a restarted controller does not repeat
-//! them; the [`crate::events::Publisher`] aggregates any repeat into one series.
+//! them. While the same members stay down, the Warning is published again every
+//! [`REMIND_EVERY`] (30 min), so that `kubectl describe service` still shows it after the
+//! first Event expired (Events live one hour by default).
 //!
 //! Everything but [`check`] is pure.
 
@@ -355,6 +357,35 @@ pub fn note(previous: Option<&Condition>, next: &MembersCondition) -> Option<Not
             ))
         }
         ConditionStatus::True | ConditionStatus::Unknown => None,
+    }
+}
+
+/// How often a `MembersDown` Event is published again while the same members stay down, so
+/// that `kubectl describe service` keeps showing it (Events expire after one hour by default).
+pub const REMIND_EVERY: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Publishes the Events for the condition going from `previous` to `next` ([`note`]); while
+/// members stay down, the `MembersDown` Event again every [`REMIND_EVERY`].
+pub async fn publish(
+    events: &crate::events::Publisher,
+    svc: &k8s_openapi::api::core::v1::Service,
+    previous: Option<&Condition>,
+    next: &MembersCondition,
+) {
+    let key = kube::runtime::reflector::ObjectRef::from_obj(svc);
+    match (note(previous, next), next.status) {
+        (Some(n), ConditionStatus::False) => {
+            events.publish_lasting(svc, &n, true, REMIND_EVERY).await;
+        }
+        (Some(n), _) => {
+            events.end_lasting(&key);
+            events.publish(svc, &n).await;
+        }
+        (None, ConditionStatus::False) => {
+            let n = Note::new(Reason::MembersDown, next.message.clone());
+            events.publish_lasting(svc, &n, false, REMIND_EVERY).await;
+        }
+        (None, _) => events.end_lasting(&key),
     }
 }
 

@@ -230,9 +230,7 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
     if let (Some(h), Some(m)) = (&health, &condition) {
         let label = crate::health::service_label(Some(&spec.namespace), &spec.name);
         ctx.metrics.set_members(&label, |state| h.count(state));
-        if let Some(note) = crate::health::note(status::members_condition(&current), m) {
-            ctx.events.publish(svc, &note).await;
-        }
+        crate::health::publish(&ctx.events, svc, status::members_condition(&current), m).await;
     }
     if changes {
         finished(ctx, svc, creating, &id, &plan, &outcome, address.as_deref()).await;
