@@ -12,12 +12,14 @@
 //! - [`execute`]: runs a planner `Plan` step by step, waiting for ACTIVE between mutations of
 //!   one load balancer, retrying what is retryable, one plan at a time per load balancer.
 //! - [`poller`]: one list call per tick answers every wait for ACTIVE.
+//! - [`health`]: every member's operating status from one status-tree read.
 
 pub mod accounting;
 pub mod capabilities;
 pub mod client;
 pub mod error;
 pub mod execute;
+pub mod health;
 pub mod inventory;
 pub mod observe;
 pub mod pacing;
@@ -27,6 +29,7 @@ pub use capabilities::{CapabilitiesCache, discover};
 pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
 pub use error::{Error, Result, Service};
 pub use execute::{ExecuteConfig, Executor, Outcome};
+pub use health::{MemberState, MemberStatuses, member_statuses};
 pub use inventory::{CloudObject, Kind, Scope, inventory};
 pub use observe::{
     Observation, Ownership, observe, observe_for_delete, observe_stamped, observe_with,

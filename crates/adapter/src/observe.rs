@@ -275,7 +275,7 @@ async fn read_tree(
     let mut monitors: BTreeMap<String, HealthMonitorResponse> = BTreeMap::new();
     let mut members: BTreeMap<String, Vec<Member>> = BTreeMap::new();
     for pool in pools.values() {
-        if let Some(hm_id) = &pool.healthmonitor_id {
+        if let Some(hm_id) = &pool.links.healthmonitor_id {
             match client
                 .call(
                     Service::Octavia,
@@ -356,6 +356,7 @@ async fn read_tree(
                     tags: sorted(p.tags.clone()),
                     members: members.remove(&p.id).unwrap_or_default(),
                     healthmonitor: p
+                        .links
                         .healthmonitor_id
                         .as_ref()
                         .and_then(|h| monitors.get(h))

@@ -11,7 +11,8 @@ use kube::{Client, ResourceExt};
 use crate::engine::{Outcome, StatusUpdate};
 use crate::events::Publisher;
 use crate::status::{
-    annotated, annotations_patch, release_metadata_patch, release_status_patch, status_patch,
+    annotated, annotations_patch, members_condition, release_metadata_patch, release_status_patch,
+    status_patch, with_members_condition,
 };
 
 /// A write to the Service failed.
@@ -71,7 +72,8 @@ impl Applier {
     }
 
     /// Writes `outcome` for `svc`, in order: warnings (when changed or forced), Events,
-    /// annotations, status (or, for a release, the status then the annotations and the
+    /// annotations, status with the members' condition and then its `MembersDown` /
+    /// `MembersRecovered` Event when it changed (or, for a release, the status then the annotations and the
     /// finalizer in one write guarded by the `resourceVersion`). Publishing Events is best
     /// effort; a failed patch stops the writes.
     ///
@@ -99,13 +101,22 @@ impl Applier {
         match &outcome.status {
             StatusUpdate::Keep => {}
             StatusUpdate::Set { ingress, readiness } => {
-                if let Some(patch) = status_patch(
-                    &current,
-                    ingress,
-                    readiness,
-                    k8s_openapi::jiff::Timestamp::now(),
-                ) {
+                let now = k8s_openapi::jiff::Timestamp::now();
+                let mut patch = status_patch(&current, ingress, readiness, now);
+                if let Some(h) = &outcome.health {
+                    patch = with_members_condition(patch, &current, &h.condition, now);
+                }
+                if let Some(patch) = patch {
                     self.patch_status(&current, &patch).await?;
+                }
+                if let Some(h) = &outcome.health {
+                    crate::health::publish(
+                        &self.events,
+                        svc,
+                        members_condition(&current),
+                        &h.condition,
+                    )
+                    .await;
                 }
             }
             StatusUpdate::Release => {

@@ -7,19 +7,22 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
+use tokio::time::Instant;
 
 use crate::status::cut;
 
 /// Longest Event note the API accepts.
 const MAX_NOTE: usize = 1024;
 
-/// The stable Event reasons. SPEC §6 lists the first twelve; the others pass through warnings
-/// the annotation parser and the planner raise.
+/// The stable Event reasons. SPEC §6 lists the first twelve; most others pass through warnings
+/// the annotation parser and the planner raise; `MembersDown`/`MembersRecovered` report
+/// member health ([`crate::health`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// A plan with steps is about to run (or a stale `load-balancer-id` is replaced).
@@ -57,6 +60,10 @@ pub enum Reason {
     /// No port of the Service can be served by this cloud (e.g. only SCTP on Octavia
     /// < 2.23): no load balancer and no floating IP.
     NoServablePorts,
+    /// Health checks fail on some members (published when the set of down members changes).
+    MembersDown,
+    /// Every health-checked member is up again.
+    MembersRecovered,
 }
 
 impl Reason {
@@ -80,6 +87,8 @@ impl Reason {
             Reason::NoNodePorts => "NoNodePorts",
             Reason::ReplaceRequired => "ReplaceRequired",
             Reason::NoServablePorts => "NoServablePorts",
+            Reason::MembersDown => "MembersDown",
+            Reason::MembersRecovered => "MembersRecovered",
         }
     }
 
@@ -90,7 +99,8 @@ impl Reason {
             | Reason::EnsuredLoadBalancer
             | Reason::UpdatedLoadBalancer
             | Reason::DeletingLoadBalancer
-            | Reason::DeletedLoadBalancer => EventType::Normal,
+            | Reason::DeletedLoadBalancer
+            | Reason::MembersRecovered => EventType::Normal,
             Reason::InvalidAnnotation
             | Reason::UnknownAnnotation
             | Reason::PlatformManagedAnnotation
@@ -102,7 +112,8 @@ impl Reason {
             | Reason::HealthMonitorDisabled
             | Reason::NoNodePorts
             | Reason::ReplaceRequired
-            | Reason::NoServablePorts => EventType::Warning,
+            | Reason::NoServablePorts
+            | Reason::MembersDown => EventType::Warning,
         }
     }
 
@@ -125,6 +136,7 @@ impl Reason {
             | Reason::ReplaceRequired
             | Reason::NoServablePorts => "PlanLoadBalancer",
             Reason::ForeignLoadBalancer => "ObserveLoadBalancer",
+            Reason::MembersDown | Reason::MembersRecovered => "CheckMembers",
         }
     }
 }
@@ -214,6 +226,35 @@ impl Note {
 pub struct Publisher {
     recorder: Recorder,
     warned: Mutex<HashMap<ObjectRef<Service>, u64>>,
+    /// For [`Publisher::publish_lasting`]: per Service, the digest of the lasting note and
+    /// when it was last published (or first seen).
+    lasting: Mutex<HashMap<ObjectRef<Service>, (u64, Instant)>>,
+}
+
+/// Whether [`Publisher::publish_lasting`] publishes: `last` is what it recorded for the
+/// Service (digest, when), `digest` the note's. Returns the decision and what to record.
+///
+/// A `changed` note is published at once. An unchanged one is published again once `every`
+/// has passed since it was last published; one never seen (a restarted controller) only
+/// starts the clock.
+pub fn lasting_due(
+    last: Option<(u64, Instant)>,
+    digest: u64,
+    changed: bool,
+    now: Instant,
+    every: Duration,
+) -> (bool, (u64, Instant)) {
+    match last {
+        _ if changed => (true, (digest, now)),
+        Some((d, at)) if d == digest => {
+            if now.saturating_duration_since(at) >= every {
+                (true, (digest, now))
+            } else {
+                (false, (d, at))
+            }
+        }
+        Some(_) | None => (false, (digest, now)),
+    }
 }
 
 impl std::fmt::Debug for Publisher {
@@ -234,6 +275,7 @@ impl Publisher {
                 },
             ),
             warned: Mutex::new(HashMap::new()),
+            lasting: Mutex::new(HashMap::new()),
         }
     }
 
@@ -273,6 +315,49 @@ impl Publisher {
         }
     }
 
+    /// Publishes a note about a state that lasts (members down): at once when `changed`, and
+    /// again every `every` while it stays the same, so that `kubectl describe` keeps showing
+    /// it after older Events expire (one hour by default). See [`lasting_due`].
+    pub async fn publish_lasting(
+        &self,
+        svc: &Service,
+        note: &Note,
+        changed: bool,
+        every: Duration,
+    ) {
+        let key = ObjectRef::from_obj(svc);
+        let mut h = DefaultHasher::new();
+        note.hash(&mut h);
+        let digest = h.finish();
+        let publish = {
+            let mut lasting = match self.lasting.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let (publish, record) = lasting_due(
+                lasting.get(&key).copied(),
+                digest,
+                changed,
+                Instant::now(),
+                every,
+            );
+            lasting.insert(key, record);
+            publish
+        };
+        if publish {
+            self.publish(svc, note).await;
+        }
+    }
+
+    /// Ends a lasting state of a Service: nothing more is republished.
+    pub fn end_lasting(&self, svc: &ObjectRef<Service>) {
+        let mut lasting = match self.lasting.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        lasting.remove(svc);
+    }
+
     /// Forgets what was published for a Service (it is gone or no longer ours).
     pub fn forget(&self, svc: &ObjectRef<Service>) {
         let mut warned = match self.warned.lock() {
@@ -280,6 +365,8 @@ impl Publisher {
             Err(poisoned) => poisoned.into_inner(),
         };
         warned.remove(svc);
+        drop(warned);
+        self.end_lasting(svc);
     }
 }
 
@@ -310,6 +397,10 @@ mod tests {
             assert_eq!(reason.as_str(), name);
         }
         assert_eq!(Reason::EnsuredLoadBalancer.event_type(), EventType::Normal);
+        assert_eq!(Reason::MembersDown.as_str(), "MembersDown");
+        assert_eq!(Reason::MembersDown.event_type(), EventType::Warning);
+        assert_eq!(Reason::MembersRecovered.as_str(), "MembersRecovered");
+        assert_eq!(Reason::MembersRecovered.event_type(), EventType::Normal);
         assert_eq!(Reason::ForeignLoadBalancer.event_type(), EventType::Warning);
     }
 
@@ -345,6 +436,33 @@ mod tests {
             "failed",
         );
         assert_eq!(e1.event().action, e2.event().action, "retries aggregate");
+    }
+
+    #[test]
+    fn lasting_notes_repeat_only_after_the_interval_and_a_restart_only_starts_the_clock() {
+        let t0 = Instant::now();
+        let every = Duration::from_secs(1800);
+        let later = |s: u64| t0 + Duration::from_secs(s);
+        // A change publishes at once.
+        assert_eq!(lasting_due(None, 1, true, t0, every), (true, (1, t0)));
+        // The same state: nothing until the interval has passed, then once more.
+        assert_eq!(
+            lasting_due(Some((1, t0)), 1, false, later(600), every),
+            (false, (1, t0))
+        );
+        assert_eq!(
+            lasting_due(Some((1, t0)), 1, false, later(1800), every),
+            (true, (1, later(1800)))
+        );
+        // Never seen (a restart) or another note without a change flag: start the clock.
+        assert_eq!(
+            lasting_due(None, 1, false, later(5), every),
+            (false, (1, later(5)))
+        );
+        assert_eq!(
+            lasting_due(Some((2, t0)), 1, false, later(5), every),
+            (false, (1, later(5)))
+        );
     }
 
     #[test]

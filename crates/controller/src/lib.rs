@@ -12,6 +12,7 @@ pub mod cloud_config;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod health;
 pub mod http;
 pub mod leader;
 pub mod metrics;

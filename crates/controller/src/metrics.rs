@@ -18,11 +18,16 @@
 //! | `kks_lb_load_balancers_waiting` | gauge | | (load balancers waiting to leave `PENDING_*`)
 //! | `kks_lb_wait_duration_seconds` | histogram | | (one wait for a load balancer to leave `PENDING_*`)
 //! | `kks_lb_drift_checks_total` | counter | `result` (`skipped`: unchanged, tree not read; `changed`: changed or missing, tree re-read) |
+//! | `kks_lb_members` | gauge | `service` (`<namespace>/<name>`), `state` ([`MEMBER_STATES`]) |
 //!
 //! `kks_lb_services` counts the LoadBalancer Services this replica reconciles by the status of
 //! their `LoadBalancerReady` condition as last written (a follower reports 0 for both). The
 //! alerts in `deploy/monitoring/` use these names; a test scrapes a running controller and
 //! checks every metric and label they use exists.
+//!
+//! `kks_lb_members` counts each Service's member nodes by the operating status Octavia reports
+//! for them (a node down on any port counts as down), as of the last reconcile; its series go
+//! when the Service does (see [`crate::health`]).
 //!
 //! Names are registered in full, so pass a [`Registry`] without a prefix. Label values are
 //! bounded: reasons and step kinds are static names, endpoints are path templates with ids
@@ -84,6 +89,15 @@ struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MemberLabels {
+    service: String,
+    state: &'static str,
+}
+
+/// The `state` values of `kks_lb_members`: Octavia's member operating statuses.
+pub const MEMBER_STATES: [&str; 5] = ["ONLINE", "OFFLINE", "ERROR", "DRAINING", "NO_MONITOR"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     revision: &'static str,
@@ -136,6 +150,7 @@ struct Inner {
     waiting: Gauge,
     wait_duration: Histogram,
     drift_checks: Family<ResultLabels, Counter>,
+    members: Family<MemberLabels, Gauge>,
 }
 
 /// The controller's metrics. Cloning is cheap and shares the same series.
@@ -163,6 +178,7 @@ impl Metrics {
             waiting: Gauge::default(),
             wait_duration: long_histogram(),
             drift_checks: Family::default(),
+            members: Family::default(),
         };
         for result in ["skipped", "changed"] {
             let _ = inner.drift_checks.get_or_create(&ResultLabels { result });
@@ -251,6 +267,11 @@ impl Metrics {
             "kks_lb_drift_checks",
             "Drift checks of cached observations by result: skipped (unchanged in the list, tree not read) or changed (changed or missing, tree re-read)",
             inner.drift_checks.clone(),
+        );
+        registry.register(
+            "kks_lb_members",
+            "Member nodes of each Service's load balancer by the operating status Octavia reports (ONLINE, OFFLINE, ERROR, DRAINING, NO_MONITOR)",
+            inner.members.clone(),
         );
         registry.register(
             "kks_lb_build",
@@ -342,6 +363,35 @@ impl Metrics {
                 .get_or_create(&ResultLabels { result })
                 .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
         }
+    }
+
+    /// Sets a Service's member counts by state (`service` is `<namespace>/<name>`); every
+    /// state of [`MEMBER_STATES`] that `count` does not name is set to 0.
+    pub fn set_members(&self, service: &str, count: impl Fn(&str) -> usize) {
+        for state in MEMBER_STATES {
+            self.inner
+                .members
+                .get_or_create(&MemberLabels {
+                    service: service.to_owned(),
+                    state,
+                })
+                .set(i64::try_from(count(state)).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Removes a Service's member series (it is gone or no longer ours).
+    pub fn forget_members(&self, service: &str) {
+        for state in MEMBER_STATES {
+            self.inner.members.remove(&MemberLabels {
+                service: service.to_owned(),
+                state,
+            });
+        }
+    }
+
+    /// Removes every Service's member series (leadership ended: the next leader reports them).
+    pub fn clear_members(&self) {
+        self.inner.members.clear();
     }
 
     /// A recorder for [`kks_lb_adapter::Executor::set_wait_recorder`].
@@ -607,6 +657,32 @@ mod tests {
     }
 
     #[test]
+    fn member_counts_are_set_per_service_and_state_and_removed_with_the_service() {
+        let (registry, metrics) = setup();
+        metrics.set_members("shop/web", |s| match s {
+            "ONLINE" => 3,
+            "OFFLINE" => 2,
+            _ => 0,
+        });
+        metrics.set_members("shop/api", |s| usize::from(s == "NO_MONITOR"));
+        let out = text(&registry);
+        for line in [
+            "kks_lb_members{service=\"shop/web\",state=\"ONLINE\"} 3",
+            "kks_lb_members{service=\"shop/web\",state=\"OFFLINE\"} 2",
+            "kks_lb_members{service=\"shop/web\",state=\"ERROR\"} 0",
+            "kks_lb_members{service=\"shop/api\",state=\"NO_MONITOR\"} 1",
+        ] {
+            assert!(has_line(&out, line), "missing {line}\n{out}");
+        }
+        metrics.forget_members("shop/web");
+        let out = text(&registry);
+        assert!(!out.contains("shop/web"), "{out}");
+        assert!(out.contains("shop/api"), "{out}");
+        metrics.clear_members();
+        assert!(!text(&registry).contains("shop/api"));
+    }
+
+    #[test]
     fn every_metric_has_help_and_its_type_once_used() {
         let (registry, metrics) = setup();
         drop(metrics.reconcile_timer());
@@ -614,6 +690,7 @@ mod tests {
         metrics.step("create_pool", "ok", 0.1);
         metrics.set_load_balancers("ACTIVE", 1);
         metrics.orphan_deleted("floatingip");
+        metrics.set_members("shop/web", |_| 1);
         metrics.call_recorder().record(
             Service::Octavia,
             "GET",
@@ -636,6 +713,7 @@ mod tests {
             ("kks_lb_leader", "gauge"),
             ("kks_lb_orphans_deleted", "counter"),
             ("kks_lb_build", "info"),
+            ("kks_lb_members", "gauge"),
         ] {
             assert!(out.contains(&format!("# HELP {name} ")), "{name}\n{out}");
             assert!(

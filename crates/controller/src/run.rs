@@ -404,6 +404,7 @@ impl Term<'_> {
         sweeper.abort();
         // The next leader reports the Services; a follower reports none.
         self.metrics.set_services(0, 0);
+        self.metrics.clear_members();
     }
 }
 

@@ -22,6 +22,10 @@ pub const FINALIZER: &str = "service.kubernetes.io/load-balancer-cleanup";
 /// The condition type kks-lb maintains in `status.conditions`.
 pub const CONDITION_TYPE: &str = "LoadBalancerReady";
 
+/// The condition type that says whether the load balancer's members pass their health checks
+/// (see [`crate::health`]).
+pub const MEMBERS_CONDITION_TYPE: &str = "LoadBalancerMembersHealthy";
+
 /// Longest condition message written (the API allows 32 KiB; keep `kubectl` readable).
 const MAX_MESSAGE: usize = 1024;
 
@@ -239,9 +243,118 @@ fn current_ingress(status: Option<&ServiceStatus>) -> Vec<LoadBalancerIngress> {
 fn current_condition(
     status: Option<&ServiceStatus>,
 ) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    condition_of(status, CONDITION_TYPE)
+}
+
+fn condition_of<'a>(
+    status: Option<&'a ServiceStatus>,
+    type_: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
     status
         .and_then(|s| s.conditions.as_ref())
-        .and_then(|cs| cs.iter().find(|c| c.type_ == CONDITION_TYPE))
+        .and_then(|cs| cs.iter().find(|c| c.type_ == type_))
+}
+
+/// The Service's [`MEMBERS_CONDITION_TYPE`] condition as it stands.
+pub fn members_condition(
+    svc: &Service,
+) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    condition_of(svc.status.as_ref(), MEMBERS_CONDITION_TYPE)
+}
+
+/// The status of a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConditionStatus {
+    /// `True`.
+    True,
+    /// `False`.
+    False,
+    /// `Unknown`.
+    Unknown,
+}
+
+impl ConditionStatus {
+    /// As Kubernetes spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ConditionStatus::True => "True",
+            ConditionStatus::False => "False",
+            ConditionStatus::Unknown => "Unknown",
+        }
+    }
+}
+
+/// The [`MEMBERS_CONDITION_TYPE`] condition kks-lb wants on a Service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembersCondition {
+    /// True: every health-checked member is up; False: some are down; Unknown: nothing
+    /// checks them.
+    pub status: ConditionStatus,
+    /// A stable PascalCase reason (`MembersHealthy`, `MembersDown`, `NoHealthMonitor`,
+    /// `NoMembers`).
+    pub reason: &'static str,
+    /// For humans; cut to 1 KiB.
+    pub message: String,
+}
+
+impl MembersCondition {
+    /// A condition; the message is cut to 1 KiB.
+    pub fn new(status: ConditionStatus, reason: &'static str, message: impl Into<String>) -> Self {
+        MembersCondition {
+            status,
+            reason,
+            message: cut(message.into(), MAX_MESSAGE),
+        }
+    }
+}
+
+/// Adds the [`MEMBERS_CONDITION_TYPE`] condition to a status patch made by [`status_patch`]
+/// (`None`: nothing else changes), or returns the patch unchanged when the Service already
+/// carries exactly this condition. The `LoadBalancerReady` entry of `patch` is left as it is;
+/// strategic merge keys conditions by `type`, so each entry changes only its own condition.
+///
+/// `lastTransitionTime` moves to `now` only when the condition's status flips.
+pub fn with_members_condition(
+    patch: Option<Value>,
+    svc: &Service,
+    want: &MembersCondition,
+    now: Timestamp,
+) -> Option<Value> {
+    let generation = svc.metadata.generation;
+    let have = members_condition(svc);
+    let same = have.is_some_and(|c| {
+        c.status == want.status.as_str()
+            && c.reason == want.reason
+            && c.message == want.message
+            && c.observed_generation == generation
+    });
+    if same {
+        return patch;
+    }
+    let transition = match have {
+        Some(c) if c.status == want.status.as_str() => c.last_transition_time.0,
+        _ => now,
+    };
+    let mut cond = json!({
+        "type": MEMBERS_CONDITION_TYPE,
+        "status": want.status.as_str(),
+        "reason": want.reason,
+        "message": want.message,
+        "lastTransitionTime": transition.to_string(),
+    });
+    if let (Some(g), Some(obj)) = (generation, cond.as_object_mut()) {
+        obj.insert("observedGeneration".into(), g.into());
+    }
+    let mut patch = patch.unwrap_or_else(|| json!({ "status": {} }));
+    if let Some(status) = patch.get_mut("status").and_then(Value::as_object_mut) {
+        match status.get_mut("conditions").and_then(Value::as_array_mut) {
+            Some(list) => list.push(cond),
+            None => {
+                status.insert("conditions".into(), Value::Array(vec![cond]));
+            }
+        }
+    }
+    Some(patch)
 }
 
 /// The strategic-merge patch of `/status` that brings the Service's status to `ingress` and
@@ -302,18 +415,20 @@ pub fn status_patch(
 }
 
 /// The strategic-merge patch of `/status` that clears what kks-lb wrote: the ingress and the
-/// `LoadBalancerReady` condition. `None` when neither is there.
+/// `LoadBalancerReady` and `LoadBalancerMembersHealthy` conditions. `None` when none is there.
 pub fn release_status_patch(svc: &Service) -> Option<Value> {
     let status = svc.status.as_ref();
     let mut out = Map::new();
     if !current_ingress(status).is_empty() {
         out.insert("loadBalancer".into(), json!({ "ingress": null }));
     }
-    if current_condition(status).is_some() {
-        out.insert(
-            "conditions".into(),
-            json!([{ "type": CONDITION_TYPE, "$patch": "delete" }]),
-        );
+    let deletes: Vec<Value> = [CONDITION_TYPE, MEMBERS_CONDITION_TYPE]
+        .into_iter()
+        .filter(|t| condition_of(status, t).is_some())
+        .map(|t| json!({ "type": t, "$patch": "delete" }))
+        .collect();
+    if !deletes.is_empty() {
+        out.insert("conditions".into(), Value::Array(deletes));
     }
     (!out.is_empty()).then(|| json!({ "status": Value::Object(out) }))
 }
@@ -677,6 +792,104 @@ mod tests {
             patch["status"]["conditions"][0]["lastTransitionTime"],
             now().to_string()
         );
+    }
+
+    /// Applies a status patch's conditions the way the API server's strategic merge does:
+    /// by `type`, `$patch: delete` removing one.
+    fn merged(mut s: Service, patch: &Value) -> Service {
+        let mut status = s.status.take().unwrap_or_default();
+        let mut conditions = status.conditions.take().unwrap_or_default();
+        for c in patch["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let t = c["type"].as_str().unwrap();
+            conditions.retain(|have| have.type_ != t);
+            if c.get("$patch").is_none() {
+                conditions.push(serde_json::from_value(c.clone()).unwrap());
+            }
+        }
+        status.conditions = Some(conditions);
+        s.status = Some(status);
+        s
+    }
+
+    #[test]
+    fn the_members_condition_joins_the_status_patch_and_leaves_readiness_alone() {
+        let s = svc("LoadBalancer");
+        let ready = Readiness::ready("EnsuredLoadBalancer", "ok");
+        let down = MembersCondition::new(
+            ConditionStatus::False,
+            "MembersDown",
+            "1 of 3 members OFFLINE: node-3",
+        );
+        let patch = with_members_condition(
+            status_patch(&s, &IngressUpdate::Keep, &ready, now()),
+            &s,
+            &down,
+            now(),
+        )
+        .unwrap();
+        let conditions = patch["status"]["conditions"].as_array().unwrap();
+        assert_eq!(conditions.len(), 2);
+        assert_eq!(conditions[0]["type"], CONDITION_TYPE);
+        assert_eq!(conditions[0]["status"], "True");
+        assert_eq!(conditions[1]["type"], MEMBERS_CONDITION_TYPE);
+        assert_eq!(conditions[1]["status"], "False");
+        assert_eq!(conditions[1]["reason"], "MembersDown");
+        assert_eq!(conditions[1]["observedGeneration"], 3);
+        let s = merged(s, &patch);
+
+        // Steady state: nothing to write.
+        let again = status_patch(&s, &IngressUpdate::Keep, &ready, now());
+        assert_eq!(again, None);
+        assert_eq!(with_members_condition(None, &s, &down, now()), None);
+
+        // Only the members change: a patch with that condition alone; the transition time
+        // moves only when the status flips.
+        let later: Timestamp = "2030-01-02T04:00:00Z".parse().unwrap();
+        let two = MembersCondition::new(
+            ConditionStatus::False,
+            "MembersDown",
+            "2 of 3 members OFFLINE: node-2, node-3",
+        );
+        let p = with_members_condition(None, &s, &two, later).unwrap();
+        let c = &p["status"]["conditions"];
+        assert_eq!(c.as_array().unwrap().len(), 1);
+        assert_eq!(c[0]["lastTransitionTime"], now().to_string());
+        assert!(p["status"].get("loadBalancer").is_none());
+        let s = merged(s, &p);
+        let ok = MembersCondition::new(ConditionStatus::True, "MembersHealthy", "3 of 3 ONLINE");
+        let p = with_members_condition(None, &s, &ok, later).unwrap();
+        assert_eq!(
+            p["status"]["conditions"][0]["lastTransitionTime"],
+            later.to_string()
+        );
+        let s = merged(s, &p);
+        assert_eq!(members_condition(&s).unwrap().status, "True");
+        assert_eq!(
+            s.status
+                .as_ref()
+                .unwrap()
+                .conditions
+                .as_ref()
+                .unwrap()
+                .len(),
+            2,
+            "LoadBalancerReady is still there"
+        );
+
+        // A release removes both.
+        let r = release_status_patch(&s).unwrap();
+        let types: Vec<&str> = r["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, [CONDITION_TYPE, MEMBERS_CONDITION_TYPE]);
+        assert!(members_condition(&merged(s, &r)).is_none());
     }
 
     #[test]

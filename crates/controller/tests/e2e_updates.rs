@@ -520,6 +520,8 @@ async fn drift_checks_list_the_cluster_once_per_resync_and_skip_unchanged_trees(
         "/v2/lbaas/pools",
         "/v2/lbaas/loadbalancers/{id}",
         "/v2/lbaas/pools/{id}/members",
+        // Member health comes with the list's operating status: ONLINE needs no detail.
+        "/v2/lbaas/loadbalancers/{id}/status",
     ] {
         assert_eq!(
             env.cloud.call_count("GET", tree),

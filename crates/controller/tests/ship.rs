@@ -308,6 +308,7 @@ async fn every_metric_and_label_the_alerts_use_is_exported_by_a_running_controll
     assert_eq!(
         names,
         BTreeSet::from([
+            "KksLbNoHealthyMembers",
             "KksLbNoLeader",
             "KksLbOpenStackBudgetSaturated",
             "KksLbOpenStackErrors",
@@ -370,7 +371,9 @@ async fn every_metric_and_label_the_alerts_use_is_exported_by_a_running_controll
             .text()
             .await
             .unwrap();
-        if text.contains("kks_lb_services{ready=\"false\"} 1") {
+        if text.contains("kks_lb_services{ready=\"false\"} 1")
+            && text.contains("kks_lb_members{service=\"shop/web\",state=\"OFFLINE\"} 0")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -395,6 +398,7 @@ async fn every_metric_and_label_the_alerts_use_is_exported_by_a_running_controll
         "kks_lb_services{ready=\"true\"} 1",
         "kks_lb_services{ready=\"false\"} 1",
         "kks_lb_openstack_call_rate_limit 50.0",
+        "kks_lb_members{service=\"shop/web\",state=\"NO_MONITOR\"} 3",
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
     }

@@ -406,3 +406,57 @@ async fn delays_and_load_balancer_faults_are_set_over_http() {
         .await;
     assert_eq!(cleared.body["stuck"], json!([]));
 }
+
+#[tokio::test]
+async fn member_health_is_set_over_http_and_bad_values_are_refused_by_name() {
+    let (cloud, c, ctl, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            support::full_lb_body("health", &subnet),
+        )
+        .await;
+    let id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    let set = ctl
+        .put(
+            "/_emulator/member-health",
+            json!({"192.0.2.10": "OFFLINE", "192.0.2.99": "ERROR"}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.raw);
+    assert_eq!(
+        set.body,
+        json!({"member_health": {"192.0.2.10": "OFFLINE", "192.0.2.99": "ERROR"}})
+    );
+    let lb = c.get(&Client::lbaas(&format!("/loadbalancers/{id}"))).await;
+    assert_eq!(lb.body["loadbalancer"]["operating_status"], "DEGRADED");
+
+    let bad = ctl
+        .put(
+            "/_emulator/member-health",
+            json!({"192.0.2.10": null, "192.0.2.11": "NO_MONITOR"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.raw.contains("192.0.2.11") && bad.raw.contains("NO_MONITOR"),
+        "{}",
+        bad.raw
+    );
+    assert_eq!(
+        ctl.get("/_emulator/member-health").await.body["member_health"]["192.0.2.10"],
+        "OFFLINE",
+        "nothing changed"
+    );
+
+    let clear = ctl
+        .put(
+            "/_emulator/member-health",
+            json!({"192.0.2.10": null, "192.0.2.99": null}),
+        )
+        .await;
+    assert_eq!(clear.body, json!({"member_health": {}}));
+    let lb = c.get(&Client::lbaas(&format!("/loadbalancers/{id}"))).await;
+    assert_eq!(lb.body["loadbalancer"]["operating_status"], "ONLINE");
+    drop(cloud);
+}

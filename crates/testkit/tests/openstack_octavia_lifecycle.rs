@@ -13,7 +13,7 @@ use kks_lb_octavia_model::api::octavia::{
     LoadBalancerFullResponse, LoadBalancerResponse, LoadBalancerRoot, MemberList, PoolResponse,
     PoolRoot, StatusRoot,
 };
-use kks_lb_testkit::openstack::{OpenStackEmulator, ProvisioningDelays};
+use kks_lb_testkit::openstack::{MemberHealth, OpenStackEmulator, ProvisioningDelays};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::{Client, advance, cloud_with, full_lb_body, simple_lb_body};
@@ -1160,4 +1160,161 @@ async fn tag_filtered_lists_page_with_limit_and_marker() {
     }
     assert_eq!(seen, tagged);
     assert_eq!(pages, 2);
+}
+
+/// The operating statuses a status tree shows: the load balancer's, then per listener name
+/// the pool's and its members' (address, status).
+/// A listener's name, its pool's status and the pool's members (address, status).
+type ListenerHealth = (String, String, Vec<(String, String)>);
+
+fn statuses(tree: &StatusRoot) -> (String, Vec<ListenerHealth>) {
+    let lb = &tree.statuses.loadbalancer;
+    let listeners = lb
+        .listeners
+        .iter()
+        .map(|l| {
+            let pool = &l.pools[0];
+            (
+                l.name.clone(),
+                pool.operating_status.to_string(),
+                pool.members
+                    .iter()
+                    .map(|m| (m.address.clone(), m.operating_status.to_string()))
+                    .collect(),
+            )
+        })
+        .collect();
+    (lb.operating_status.to_string(), listeners)
+}
+
+#[tokio::test(start_paused = true)]
+async fn member_health_set_by_address_rolls_up_to_pool_and_load_balancer() {
+    let (cloud, c, subnet) = setup().await;
+    let r = c
+        .post(
+            &Client::lbaas("/loadbalancers"),
+            full_lb_body("health", &subnet),
+        )
+        .await;
+    let id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    advance(10_000).await;
+    let healthy = statuses(&tree(&c, &id).await);
+    assert_eq!(healthy.0, "ONLINE");
+    assert_eq!(
+        healthy.1[0],
+        (
+            "listener_TCP_80".into(),
+            "ONLINE".into(),
+            vec![
+                ("192.0.2.10".into(), "ONLINE".into()),
+                ("192.0.2.11".into(), "ONLINE".into())
+            ]
+        )
+    );
+    let before = updated_at(&c, &id).await;
+
+    // One of two monitored members down: the pool and the load balancer are DEGRADED; the
+    // pool without a monitor keeps NO_MONITOR for the same address.
+    cloud.set_member_health("192.0.2.10", Some(MemberHealth::Offline));
+    let (lb, listeners) = statuses(&tree(&c, &id).await);
+    assert_eq!(lb, "DEGRADED");
+    assert_eq!(listeners[0].1, "DEGRADED");
+    assert_eq!(listeners[0].2[0], ("192.0.2.10".into(), "OFFLINE".into()));
+    assert_eq!(
+        listeners[1],
+        (
+            "listener_UDP_53".into(),
+            "ONLINE".into(),
+            vec![("192.0.2.10".into(), "NO_MONITOR".into())]
+        )
+    );
+    let listed = c.get(&Client::lbaas("/loadbalancers")).await;
+    assert_eq!(
+        listed.body["loadbalancers"][0]["operating_status"], "DEGRADED",
+        "the list shows the rolled-up status"
+    );
+    assert_eq!(
+        updated_at(&c, &id).await,
+        before,
+        "health does not move updated_at"
+    );
+
+    // Both down: the monitored pool is ERROR; the load balancer, still serving UDP, DEGRADED.
+    cloud.set_member_health("192.0.2.11", Some(MemberHealth::Error));
+    let (lb, listeners) = statuses(&tree(&c, &id).await);
+    assert_eq!(
+        (lb.as_str(), listeners[0].1.as_str()),
+        ("DEGRADED", "ERROR")
+    );
+
+    // Up again.
+    cloud.set_member_health("192.0.2.10", None);
+    cloud.set_member_health("192.0.2.11", None);
+    let (lb, listeners) = statuses(&tree(&c, &id).await);
+    assert_eq!((lb.as_str(), listeners[0].1.as_str()), ("ONLINE", "ONLINE"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_load_balancer_whose_only_pool_has_every_member_down_is_error() {
+    let (cloud, c, subnet) = setup().await;
+    let body = json!({"loadbalancer": {"name": "one", "vip_subnet_id": subnet,
+        "listeners": [{"name": "l", "protocol": "TCP", "protocol_port": 80,
+            "default_pool": {"name": "p", "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN",
+                "healthmonitor": {"type": "TCP", "delay": 10, "timeout": 5, "max_retries": 3},
+                "members": [{"address": "192.0.2.20", "protocol_port": 30080}]}}]}});
+    let r = c.post(&Client::lbaas("/loadbalancers"), body).await;
+    let id = r.body["loadbalancer"]["id"].as_str().unwrap().to_owned();
+    advance(10_000).await;
+    cloud.set_member_health("192.0.2.20", Some(MemberHealth::Offline));
+    let r = c
+        .get(&Client::lbaas(&format!("/loadbalancers/{id}/status")))
+        .await;
+    let (lb, listeners) = statuses(&serde_json::from_value(r.body).unwrap());
+    assert_eq!(lb, "ERROR");
+    assert_eq!(listeners[0].1, "ERROR");
+    // A member added later to a monitored pool reports what its address reports.
+    cloud.set_member_health("192.0.2.21", Some(MemberHealth::Draining));
+    let pool = r_pool_id(&c, &id).await;
+    let put = c
+        .put(
+            &Client::lbaas(&format!("/pools/{pool}/members")),
+            json!({"members": [{"address": "192.0.2.20", "protocol_port": 30080},
+                               {"address": "192.0.2.21", "protocol_port": 30080}]}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::ACCEPTED, "{}", put.raw);
+    advance(10_000).await;
+    let r = c
+        .get(&Client::lbaas(&format!("/loadbalancers/{id}/status")))
+        .await;
+    let (lb, listeners) = statuses(&serde_json::from_value(r.body).unwrap());
+    assert_eq!(lb, "DEGRADED", "draining counts as up");
+    assert_eq!(
+        listeners[0].2,
+        vec![
+            ("192.0.2.20".into(), "OFFLINE".into()),
+            ("192.0.2.21".into(), "DRAINING".into())
+        ]
+    );
+}
+
+async fn tree(c: &Client, id: &str) -> StatusRoot {
+    let r = c
+        .get(&Client::lbaas(&format!("/loadbalancers/{id}/status")))
+        .await;
+    serde_json::from_value(r.body).unwrap()
+}
+
+async fn updated_at(c: &Client, id: &str) -> serde_json::Value {
+    c.get(&Client::lbaas(&format!("/loadbalancers/{id}")))
+        .await
+        .body["loadbalancer"]["updated_at"]
+        .clone()
+}
+
+async fn r_pool_id(c: &Client, lb: &str) -> String {
+    let r = c
+        .get(&Client::lbaas(&format!("/pools?loadbalancer_id={lb}")))
+        .await;
+    r.body["pools"][0]["id"].as_str().unwrap().to_owned()
 }

@@ -14,7 +14,9 @@ use kks_lb_planner::{
 use kube::runtime::reflector::ObjectRef;
 use tokio::time::Instant;
 
-use super::{Engine, Error, LbAnnotations, Outcome, Provisioning, Warnings, jittered};
+use super::{
+    Engine, Error, LbAnnotations, MembersHealth, Outcome, Provisioning, Warnings, jittered,
+};
 use crate::events::{Note, Reason};
 use crate::status::{self, IngressUpdate, MembersKey, Readiness};
 
@@ -70,6 +72,8 @@ impl Engine {
     ///   `load-balancer-id`/`-address` and the status.
     /// - Warnings are handed out when the plan changes the cloud, and otherwise marked for
     ///   publication only if they changed.
+    /// - Running the plan also reports the members' health (`LoadBalancerMembersHealthy`):
+    ///   no OpenStack call while the load balancer is `ONLINE` (see [`crate::health`]).
     ///
     /// Cloud failures come back as a [`Prepared::Done`] outcome with its `error` set.
     pub async fn prepare<'a>(&'a self, svc: &Service, nodes: &[Node]) -> Prepared<'a> {
@@ -337,6 +341,11 @@ impl Run<'_> {
             source,
         })?;
         let (adapted, _) = adapt(&self.want, &self.caps);
+        let operating = crate::health::last_operating(
+            outcome.state.as_ref().filter(|_| changes),
+            self.stamp.as_ref(),
+            self.observed.as_ref(),
+        );
         // An address bound from outside the plan's own creates (the Service's loadBalancerIP,
         // a kept one taken back) is read again next time: its tags and marks are the cloud's.
         let bound_existing = plan
@@ -385,6 +394,13 @@ impl Run<'_> {
             ),
         };
         let mut out = Outcome::status(ingress, readiness);
+        let client = engine.executor.client();
+        out.health = crate::health::check(client, &id, operating.as_deref(), &adapted)
+            .await
+            .map(|health| MembersHealth {
+                condition: health.condition(self.spec.external_traffic_policy_local),
+                health,
+            });
         out.annotations = Some(LbAnnotations {
             load_balancer_id: id.clone(),
             address: address.clone(),

@@ -98,7 +98,7 @@ use crate::metrics::Metrics;
 
 pub use drift::Sweep;
 pub use ensure::{Prepared, Run};
-pub use outcome::{LbAnnotations, Outcome, Provisioning, StatusUpdate, Warnings};
+pub use outcome::{LbAnnotations, MembersHealth, Outcome, Provisioning, StatusUpdate, Warnings};
 
 /// A failed pass of the engine.
 #[derive(Debug, thiserror::Error)]

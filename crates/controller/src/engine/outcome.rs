@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::events::{Note, Reason};
-use crate::status::{IngressUpdate, MembersKey, Readiness};
+use crate::health::MemberHealth;
+use crate::status::{IngressUpdate, MembersCondition, MembersKey, Readiness};
 
 use super::Error;
 
@@ -46,6 +47,17 @@ pub struct LbAnnotations {
     pub address: Option<String>,
 }
 
+/// The health of the load balancer's members, when this pass knows it: what the
+/// `LoadBalancerMembersHealthy` condition, the `MembersDown`/`MembersRecovered` Events and
+/// the `kks_lb_members` gauge come from (see [`crate::health`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembersHealth {
+    /// Per node and state.
+    pub health: MemberHealth,
+    /// The condition to write beside `LoadBalancerReady`.
+    pub condition: MembersCondition,
+}
+
 /// The provisioning status of the Service's load balancer, for the
 /// `kks_lb_load_balancers{status}` gauge.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -72,6 +84,9 @@ pub struct Outcome {
     pub annotations: Option<LbAnnotations>,
     /// The status to write.
     pub status: StatusUpdate,
+    /// The members' health, written with the status (`None`: unknown this pass, the
+    /// condition stays as it is).
+    pub health: Option<MembersHealth>,
     /// The load balancer's provisioning status.
     pub provisioning: Provisioning,
     /// Run again after this long (the drift check); `None` waits for a change. Ignored when
@@ -146,6 +161,9 @@ impl Outcome {
         }
         if later.status != StatusUpdate::Keep {
             self.status = later.status;
+        }
+        if later.health.is_some() {
+            self.health = later.health;
         }
         if later.provisioning != Provisioning::Unchanged {
             self.provisioning = later.provisioning;

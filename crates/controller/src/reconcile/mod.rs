@@ -180,6 +180,10 @@ impl Context {
         self.applier.events().forget(oref);
         self.set_lb_status(oref, None);
         self.set_readiness(oref, None);
+        self.metrics.forget_members(&crate::health::service_label(
+            oref.namespace.as_deref(),
+            &oref.name,
+        ));
     }
 
     /// Records a Service's readiness (`None`: no longer ours) and updates the gauge.
@@ -253,6 +257,11 @@ impl Context {
         }
         if let Some(r) = outcome.readiness() {
             self.set_readiness(&oref, Some(r.ready));
+        }
+        if let Some(h) = &outcome.health {
+            let label = crate::health::service_label(oref.namespace.as_deref(), &oref.name);
+            self.metrics
+                .set_members(&label, |state| h.health.count(state));
         }
         let applied = self.applier.apply(svc, &outcome).await;
         if let Some(err) = outcome.error {

@@ -5,7 +5,7 @@
 //! These routes are outside the request gate: they are never faulted, need no token and are
 //! not counted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +52,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_emulator/calls", get(calls).delete(reset_calls))
         .route("/_emulator/leaks", get(leaks))
         .route("/_emulator/delays", put(set_delays).get(get_delays))
+        .route(
+            "/_emulator/member-health",
+            put(set_member_health).get(get_member_health),
+        )
         .route("/_emulator/{*rest}", axum::routing::any(unknown))
 }
 
@@ -452,6 +456,7 @@ async fn index() -> Response {
             "GET|DELETE /_emulator/calls?service=&method=&path=&status=",
             "GET /_emulator/leaks?cluster_tag=&service_tag=",
             "GET|PUT /_emulator/delays",
+            "GET|PUT /_emulator/member-health",
         ]}),
     )
 }
@@ -757,5 +762,43 @@ async fn set_delays(AxState(sh): Sh, body: Bytes) -> Answer {
             d.delete = Duration::from_millis(ms);
         }
         json(StatusCode::OK, &delays(st))
+    }))
+}
+
+/// The health monitors' reports by member address (addresses not listed are `ONLINE`).
+fn member_health(st: &State) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> = st
+        .member_health
+        .iter()
+        .map(|(a, s)| (a.clone(), json!(s.to_string())))
+        .collect();
+    json!({ "member_health": map })
+}
+
+async fn get_member_health(AxState(sh): Sh) -> Response {
+    settled(&sh, |st| json(StatusCode::OK, &member_health(st)))
+}
+
+/// Sets what the health monitors report for member addresses:
+/// `{"10.0.0.13": "OFFLINE", "10.0.0.12": null}` (`null`: up again). Every value is checked
+/// before anything changes.
+async fn set_member_health(AxState(sh): Sh, body: Bytes) -> Answer {
+    let update: BTreeMap<String, Option<String>> = parse(&body)?;
+    let mut checked = Vec::with_capacity(update.len());
+    for (address, status) in update {
+        let health = match status {
+            Some(s) => Some(
+                super::MemberHealth::parse(&s)
+                    .map_err(|e| bad_request(format!("member-health[{address:?}]: {e}")))?,
+            ),
+            None => None,
+        };
+        checked.push((address, health));
+    }
+    Ok(settled(&sh, |st| {
+        for (address, health) in checked {
+            st.set_member_health(&address, health.map(super::MemberHealth::operating_status));
+        }
+        json(StatusCode::OK, &member_health(st))
     }))
 }

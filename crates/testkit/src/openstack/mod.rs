@@ -19,8 +19,8 @@
 //!   `/v2.0` alias.
 //! - Neutron: `GET {url}/network/` and `{url}/network/v2.0/{networks,subnets,ports,floatingips}`.
 //! - Control API: `{url}/_emulator/...`, JSON, outside authentication, faults and accounting:
-//!   fault rules, one-shot faults and counters, accounting, the leak report and provisioning
-//!   delays for tools outside the Rust process (`docs/emulator.md`).
+//!   fault rules, one-shot faults and counters, accounting, the leak report, provisioning
+//!   delays and member health for tools outside the Rust process (`docs/emulator.md`).
 //!
 //! Time is tokio time: with `tokio::time::pause` a test advances the clock to move load
 //! balancers out of `PENDING_*` and to expire tokens, deterministically. Ids, MACs and fault
@@ -32,6 +32,7 @@ mod config;
 mod control;
 mod error;
 mod faults;
+mod health;
 mod keystone;
 mod net;
 mod neutron;
@@ -60,6 +61,7 @@ pub use config::{
 };
 pub use error::EmulatorError;
 pub use faults::{FaultId, FaultRule, Service};
+pub use health::MemberHealth;
 pub(crate) use oneshot::{Arm, Progress, Shot, is_mutating, shoot};
 pub use oneshot::{ArmedFault, CallCounter, CallMatcher, FaultKind, Fired, OneShotFault, Reply};
 pub(crate) use server::error_body;
@@ -248,6 +250,14 @@ impl OpenStackEmulator {
     /// Changes the maximum API version (what `GET /` reports and which fields are accepted).
     pub fn set_max_api_version(&self, version: ApiVersion) {
         self.with(|st| st.cfg.max_api_version = version);
+    }
+
+    /// What the health monitors report for the members at `address` (a node's address, in
+    /// every pool that has a monitor); `None` makes them `ONLINE` again. Pools, listeners and
+    /// load balancers roll their operating status up at once (see [`MemberHealth`]); no
+    /// provisioning status or `updated_at` moves.
+    pub fn set_member_health(&self, address: &str, health: Option<MemberHealth>) {
+        self.with(|st| st.set_member_health(address, health.map(MemberHealth::operating_status)));
     }
 
     // -----------------------------------------------------------------------------------------
