@@ -263,6 +263,9 @@ struct Obs {
     lbs: Vec<String>,
     fips: Vec<String>,
     ports: Vec<String>,
+    /// Subnets and networks a scenario created, deleted last.
+    subnets: Vec<String>,
+    networks: Vec<String>,
 }
 
 impl Obs {
@@ -400,15 +403,17 @@ enum Scenario {
     NestedChildCreates,
     ListenerPortSharing,
     FloatingIp,
+    SubnetExhaustion,
 }
 
-const SCENARIOS: [Scenario; 6] = [
+const SCENARIOS: [Scenario; 7] = [
     Scenario::Versions,
     Scenario::LoadBalancerLifecycle,
     Scenario::FullyPopulated,
     Scenario::NestedChildCreates,
     Scenario::ListenerPortSharing,
     Scenario::FloatingIp,
+    Scenario::SubnetExhaustion,
 ];
 
 impl Scenario {
@@ -420,6 +425,7 @@ impl Scenario {
             Scenario::NestedChildCreates => "nested_child_creates",
             Scenario::ListenerPortSharing => "listener_port_sharing",
             Scenario::FloatingIp => "floating_ip",
+            Scenario::SubnetExhaustion => "subnet_exhaustion",
         }
     }
 
@@ -437,6 +443,7 @@ impl Scenario {
             Scenario::NestedChildCreates => nested_child_creates(c, o, &run).await,
             Scenario::ListenerPortSharing => listener_port_sharing(c, o, &run).await,
             Scenario::FloatingIp => floating_ip(c, o, &run).await,
+            Scenario::SubnetExhaustion => subnet_exhaustion(c, o, &run).await,
         }
     }
 }
@@ -462,6 +469,13 @@ async fn cleanup(c: &Cloud, o: &Obs) {
         )
         .await;
         c.settle(id).await;
+    }
+    for id in &o.subnets {
+        c.neu(Method::DELETE, &format!("/subnets/{id}"), None).await;
+    }
+    for id in &o.networks {
+        c.neu(Method::DELETE, &format!("/networks/{id}"), None)
+            .await;
     }
 }
 
@@ -1720,6 +1734,118 @@ async fn floating_ip(c: &Cloud, o: &mut Obs, run: &str) {
     o.check("GET deleted port", r.status_and_body());
 }
 
+/// A /29 network of its own: created, filled with ports until Neutron refuses the sixth
+/// (`IpAddressGenerationFailure`), read through the network IP availability API before and
+/// after, emptied and deleted. The load balancer create on the full subnet is only reported:
+/// the real Octavia here runs the noop network driver, which takes no address from Neutron.
+async fn subnet_exhaustion(c: &Cloud, o: &mut Obs, run: &str) {
+    let name = format!("conf-tiny-{run}");
+    let r = c
+        .neu(
+            Method::POST,
+            "/networks",
+            Some(json!({"network": {"project_id": c.project, "name": name}})),
+        )
+        .await;
+    o.check("POST network status", json!(r.status));
+    let net = s(&r.body["network"]["id"]);
+    o.networks.push(net.clone());
+    o.label(&net, "tiny-network");
+    let r = c
+        .neu(
+            Method::POST,
+            "/subnets",
+            Some(
+                json!({"subnet": {"project_id": c.project, "name": name, "network_id": net,
+                                   "cidr": "10.99.0.0/29", "ip_version": 4}}),
+            ),
+        )
+        .await;
+    let sub = &r.body["subnet"];
+    o.check(
+        "POST subnet /29: status, cidr, gateway_ip, allocation_pools",
+        json!([
+            r.status,
+            sub["cidr"],
+            sub["gateway_ip"],
+            sub["allocation_pools"]
+        ]),
+    );
+    let sub_id = s(&sub["id"]);
+    o.subnets.push(sub_id.clone());
+    o.label(&sub_id, "tiny-subnet");
+
+    let availability = format!("/network-ip-availabilities/{net}");
+    let r = c.neu(Method::GET, &availability, None).await;
+    o.check(
+        "GET network-ip-availabilities/{id} empty",
+        r.status_and_body(),
+    );
+    let r = c
+        .neu(
+            Method::GET,
+            &format!("/network-ip-availabilities?network_id={net}"),
+            None,
+        )
+        .await;
+    o.check(
+        "GET network-ip-availabilities?network_id= used, total",
+        json!({"status": r.status, "used_total": r.body["network_ip_availabilities"]
+            .as_array()
+            .map(|a| a.iter().map(|n| json!([n["used_ips"], n["total_ips"]])).collect::<Vec<_>>())}),
+    );
+    let port = json!({"port": {"project_id": c.project, "network_id": net,
+                               "fixed_ips": [{"subnet_id": sub_id}]}});
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = c.neu(Method::POST, "/ports", Some(port.clone())).await;
+        statuses.push(r.status);
+        if r.status < 300 {
+            o.ports.push(s(&r.body["port"]["id"]));
+        }
+    }
+    o.check("POST 5 ports on the /29", json!(statuses));
+    let r = c.neu(Method::POST, "/ports", Some(port)).await;
+    o.check("POST a 6th port on the full /29", r.status_and_body());
+    if r.status < 300 {
+        o.ports.push(s(&r.body["port"]["id"]));
+    }
+    let r = c.neu(Method::GET, &availability, None).await;
+    o.check(
+        "GET network-ip-availabilities/{id} full",
+        r.status_and_body(),
+    );
+    let r = c
+        .oct(
+            Method::POST,
+            "/loadbalancers",
+            Some(json!({"loadbalancer": {"name": format!("conf-tiny-{run}"),
+                                         "vip_subnet_id": sub_id}})),
+        )
+        .await;
+    if r.status < 300 {
+        o.lbs.push(s(&r.body["loadbalancer"]["id"]));
+        o.info("POST lb on the full /29", json!(r.status));
+    } else {
+        o.info("POST lb on the full /29", r.status_and_body());
+    }
+    let r = c
+        .neu(Method::DELETE, &format!("/subnets/{sub_id}"), None)
+        .await;
+    o.check("DELETE subnet with ports", r.status_and_body());
+    let r = c
+        .neu(
+            Method::GET,
+            "/network-ip-availabilities/00000000-0000-4000-8000-000000000000",
+            None,
+        )
+        .await;
+    o.check(
+        "GET network-ip-availabilities/{id} of an unknown network",
+        r.status_and_body(),
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Recorded real answers and known emulator gaps
 // ---------------------------------------------------------------------------------------------
@@ -2319,6 +2445,47 @@ const RECORDED: &[(&str, &str, &str)] = &[
         "GET deleted port",
         r#"{"body":{"NeutronError":{"detail":"","message":"Port <port> could not be found.","type":"PortNotFound"}},"status":404}"#,
     ),
+    ("subnet_exhaustion", "POST network status", r#"201"#),
+    (
+        "subnet_exhaustion",
+        "POST subnet /29: status, cidr, gateway_ip, allocation_pools",
+        r#"[201,"10.99.0.0/29","10.99.0.1",[{"end":"10.99.0.6","start":"10.99.0.2"}]]"#,
+    ),
+    (
+        "subnet_exhaustion",
+        "GET network-ip-availabilities/{id} empty",
+        r#"{"body":{"network_ip_availability":{"ip_availability_details":{"total_ips_in_allocation_pool":5,"total_ips_in_subnet":6,"used_ips_in_allocation_pool":0,"used_ips_in_subnet":0},"network_id":"<tiny-network>","network_name":"conf-tiny-<run>","project_id":"<project>","subnet_ip_availability":[{"cidr":"10.99.0.0/29","ip_availability_details":{"total_ips_in_allocation_pool":5,"total_ips_in_subnet":6,"used_ips_in_allocation_pool":0,"used_ips_in_subnet":0},"ip_version":4,"subnet_id":"<tiny-subnet>","subnet_name":"conf-tiny-<run>","total_ips":5,"used_ips":0}],"tenant_id":"<project>","total_ips":5,"used_ips":0}},"status":200}"#,
+    ),
+    (
+        "subnet_exhaustion",
+        "GET network-ip-availabilities?network_id= used, total",
+        r#"{"status":200,"used_total":[[0,5]]}"#,
+    ),
+    (
+        "subnet_exhaustion",
+        "POST 5 ports on the /29",
+        r#"[201,201,201,201,201]"#,
+    ),
+    (
+        "subnet_exhaustion",
+        "POST a 6th port on the full /29",
+        r#"{"body":{"NeutronError":{"detail":"","message":"No more IP addresses available on network <tiny-network>.","type":"IpAddressGenerationFailure"}},"status":409}"#,
+    ),
+    (
+        "subnet_exhaustion",
+        "GET network-ip-availabilities/{id} full",
+        r#"{"body":{"network_ip_availability":{"ip_availability_details":{"total_ips_in_allocation_pool":5,"total_ips_in_subnet":6,"used_ips_in_allocation_pool":5,"used_ips_in_subnet":5},"network_id":"<tiny-network>","network_name":"conf-tiny-<run>","project_id":"<project>","subnet_ip_availability":[{"cidr":"10.99.0.0/29","ip_availability_details":{"total_ips_in_allocation_pool":5,"total_ips_in_subnet":6,"used_ips_in_allocation_pool":5,"used_ips_in_subnet":5},"ip_version":4,"subnet_id":"<tiny-subnet>","subnet_name":"conf-tiny-<run>","total_ips":5,"used_ips":5}],"tenant_id":"<project>","total_ips":5,"used_ips":5}},"status":200}"#,
+    ),
+    (
+        "subnet_exhaustion",
+        "DELETE subnet with ports",
+        r#"{"body":{"NeutronError":{"detail":"","message":"Unable to complete operation on subnet <tiny-subnet>: One or more ports have an IP allocation from this subnet.","type":"SubnetInUse"}},"status":409}"#,
+    ),
+    (
+        "subnet_exhaustion",
+        "GET network-ip-availabilities/{id} of an unknown network",
+        r#"{"body":{"NeutronError":{"detail":"","message":"Network <uuid> could not be found.","type":"NetworkNotFound"}},"status":404}"#,
+    ),
 ];
 
 /// Observations where the emulator is known to answer differently from the real services
@@ -2433,6 +2600,8 @@ conformance_tests! {
         real_openstack_if_configured_still_answers_as_recorded_on_listener_port_sharing;
     FloatingIp => emulator_matches_real_openstack_on_floating_ip,
         real_openstack_if_configured_still_answers_as_recorded_on_floating_ip;
+    SubnetExhaustion => emulator_matches_real_openstack_on_subnet_exhaustion,
+        real_openstack_if_configured_still_answers_as_recorded_on_subnet_exhaustion;
 }
 
 /// With `KKS_REAL_*` set, runs every scenario against both clouds and prints (or writes to
