@@ -57,6 +57,9 @@ pub enum Reason {
     /// No port of the Service can be served by this cloud (e.g. only SCTP on Octavia
     /// < 2.23): no load balancer and no floating IP.
     NoServablePorts,
+    /// The cluster subnet has no free address for the VIP; names the subnet, its CIDR and
+    /// its usage. Retried with backoff.
+    SubnetExhausted,
 }
 
 impl Reason {
@@ -80,6 +83,7 @@ impl Reason {
             Reason::NoNodePorts => "NoNodePorts",
             Reason::ReplaceRequired => "ReplaceRequired",
             Reason::NoServablePorts => "NoServablePorts",
+            Reason::SubnetExhausted => "SubnetExhausted",
         }
     }
 
@@ -102,7 +106,8 @@ impl Reason {
             | Reason::HealthMonitorDisabled
             | Reason::NoNodePorts
             | Reason::ReplaceRequired
-            | Reason::NoServablePorts => EventType::Warning,
+            | Reason::NoServablePorts
+            | Reason::SubnetExhausted => EventType::Warning,
         }
     }
 
@@ -112,7 +117,8 @@ impl Reason {
             Reason::EnsuringLoadBalancer
             | Reason::EnsuredLoadBalancer
             | Reason::UpdatedLoadBalancer
-            | Reason::LoadBalancerError => "EnsureLoadBalancer",
+            | Reason::LoadBalancerError
+            | Reason::SubnetExhausted => "EnsureLoadBalancer",
             Reason::DeletingLoadBalancer | Reason::DeletedLoadBalancer => "DeleteLoadBalancer",
             Reason::InvalidAnnotation
             | Reason::UnknownAnnotation

@@ -6,6 +6,7 @@
 //! `kks-lb docs annotations` (the generated annotation reference).
 
 pub mod build_info;
+pub mod capacity;
 pub mod cli;
 pub mod cloud_config;
 pub mod config;

@@ -18,6 +18,7 @@
 //! | `kks_lb_load_balancers_waiting` | gauge | | (load balancers waiting to leave `PENDING_*`)
 //! | `kks_lb_wait_duration_seconds` | histogram | | (one wait for a load balancer to leave `PENDING_*`)
 //! | `kks_lb_drift_checks_total` | counter | `result` (`skipped`: unchanged, tree not read; `changed`: changed or missing, tree re-read) |
+//! | `kks_lb_subnet_addresses` | gauge | `subnet` (its id), `state` (`used`, `total`) | (the cluster subnet's allocation pools; read at most once per resync, and when a create meets a full subnet)
 //!
 //! `kks_lb_services` counts the LoadBalancer Services this replica reconciles by the status of
 //! their `LoadBalancerReady` condition as last written (a follower reports 0 for both). The
@@ -84,6 +85,12 @@ struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SubnetLabels {
+    subnet: String,
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     revision: &'static str,
@@ -136,6 +143,7 @@ struct Inner {
     waiting: Gauge,
     wait_duration: Histogram,
     drift_checks: Family<ResultLabels, Counter>,
+    subnet_addresses: Family<SubnetLabels, Gauge>,
 }
 
 /// The controller's metrics. Cloning is cheap and shares the same series.
@@ -163,6 +171,7 @@ impl Metrics {
             waiting: Gauge::default(),
             wait_duration: long_histogram(),
             drift_checks: Family::default(),
+            subnet_addresses: Family::default(),
         };
         for result in ["skipped", "changed"] {
             let _ = inner.drift_checks.get_or_create(&ResultLabels { result });
@@ -253,6 +262,11 @@ impl Metrics {
             inner.drift_checks.clone(),
         );
         registry.register(
+            "kks_lb_subnet_addresses",
+            "Addresses of the cluster subnet's allocation pools by state: used or total (every load balancer's VIP takes one)",
+            inner.subnet_addresses.clone(),
+        );
+        registry.register(
             "kks_lb_build",
             "Version and source revision of the running controller",
             Info::new(BuildLabels {
@@ -341,6 +355,19 @@ impl Metrics {
                 .drift_checks
                 .get_or_create(&ResultLabels { result })
                 .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+        }
+    }
+
+    /// Sets the used and total addresses of a subnet's allocation pools.
+    pub fn set_subnet_addresses(&self, subnet: &str, used: u64, total: u64) {
+        for (state, n) in [("used", used), ("total", total)] {
+            self.inner
+                .subnet_addresses
+                .get_or_create(&SubnetLabels {
+                    subnet: subnet.to_owned(),
+                    state,
+                })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 

@@ -39,7 +39,8 @@
 //! Every failure is an [`Error`] with a static [`Error::reason`] (metrics) and
 //! [`Error::is_retryable`]; [`error_policy`] maps it to a backoff. Cloud failures are also
 //! published as a `LoadBalancerError` Event with the OpenStack request id and status, and set
-//! the `LoadBalancerReady` condition to False.
+//! the `LoadBalancerReady` condition to False; a create that met a full cluster subnet is a
+//! `SubnetExhausted` Event and condition instead, naming the subnet, its CIDR and usage.
 
 pub mod drift;
 mod ensure;
@@ -674,21 +675,23 @@ impl Context {
         if !err.is_load_balancer_error() {
             return;
         }
-        // The adapter's message names the call, the OpenStack status and the request id.
-        let message = err.to_string();
-        // Retries of one failure differ only in the request id: one series.
-        let series = match err.cloud() {
-            Some(cloud) => format!("{} {:?}", cloud.reason(), cloud.status()),
-            None => message.clone(),
+        let (reason, message, series) = if crate::capacity::is_subnet_exhausted(err) {
+            self.subnet_exhausted(svc, err).await
+        } else {
+            // The adapter's message names the call, the OpenStack status and the request id.
+            let message = err.to_string();
+            // Retries of one failure differ only in the request id: one series.
+            let series = match err.cloud() {
+                Some(cloud) => format!("{} {:?}", cloud.reason(), cloud.status()),
+                None => message.clone(),
+            };
+            (Reason::LoadBalancerError, message, series)
         };
         self.events
-            .publish(
-                svc,
-                &Note::in_series(Reason::LoadBalancerError, message.clone(), series),
-            )
+            .publish(svc, &Note::in_series(reason, message.clone(), series))
             .await;
         if phase == Phase::Ensure {
-            let readiness = Readiness::pending(Reason::LoadBalancerError.as_str(), message);
+            let readiness = Readiness::pending(reason.as_str(), message);
             if let Err(e) = self.set_status(svc, &IngressUpdate::Keep, &readiness).await {
                 tracing::warn!(
                     error = &e as &dyn std::error::Error,
@@ -696,6 +699,39 @@ impl Context {
                 );
             }
         }
+    }
+}
+
+impl Context {
+    /// The `SubnetExhausted` report of a create that met a full cluster subnet: one read of
+    /// the subnet's usage (which also refreshes the gauge), the message naming subnet, CIDR
+    /// and usage, and its series (the message without the request id, so identical retries
+    /// aggregate and changed numbers show).
+    async fn subnet_exhausted(&self, svc: &Service, err: &Error) -> (Reason, String, String) {
+        let lb = kks_lb_planner::lb_name(
+            &self.settings.cluster.cluster_name,
+            &svc.namespace().unwrap_or_default(),
+            &svc.name_any(),
+        );
+        let usage = crate::capacity::read(
+            self.executor.client(),
+            &self.settings.cluster,
+            &self.metrics,
+        )
+        .await;
+        let network = err
+            .cloud()
+            .and_then(kks_lb_adapter::Error::exhausted_network);
+        let series = crate::capacity::exhausted_message(
+            &lb,
+            usage.as_ref().map_err(String::as_str),
+            network,
+        );
+        let message = match err.cloud().and_then(kks_lb_adapter::Error::request_id) {
+            Some(id) => format!("{series} (OpenStack request id {id})"),
+            None => series.clone(),
+        };
+        (Reason::SubnetExhausted, message, series)
     }
 }
 
