@@ -236,3 +236,66 @@ async fn capacity_splits_a_planted_subnet_into_nodes_load_balancers_and_others()
     assert_eq!(r["used_by"]["other"], 2, "{out}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_subnet_gauge_reads_the_cloud_once_per_resync_interval() {
+    use kks_lb_adapter::{Auth, OpenStackClient, SessionConfig};
+    use kks_lb_controller::metrics::Metrics;
+    let cloud = kks_lb_testkit::openstack::OpenStackEmulator::start(EmulatorConfig {
+        admin_role: true,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let f = cloud.fixture().clone();
+    let mut session = SessionConfig::new(Auth::ApplicationCredential {
+        auth_url: cloud.auth_url().to_owned(),
+        id: f.application_credential_id.clone(),
+        secret: f.application_credential_secret.clone(),
+    });
+    session.qps = 0.0;
+    let client = OpenStackClient::connect(&session).await.unwrap();
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = Metrics::register(&mut registry);
+    let cluster = kks_lb_planner::ClusterConfig {
+        cluster_name: "kks".into(),
+        cluster_id: "c1".into(),
+        subnet_id: Some(f.cluster_subnet_id.clone()),
+        network_id: None,
+        member_subnet_id: None,
+        floating_network_id: None,
+        provider: "amphora".into(),
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let resync = Duration::from_secs(600);
+    let task = tokio::spawn(kks_lb_controller::capacity::gauge_loop(
+        client,
+        cluster,
+        metrics,
+        resync,
+        stop.clone(),
+    ));
+    let reads = || cloud.call_count("GET", "/v2.0/network-ip-availabilities/{id}");
+    for _ in 0..50 {
+        if reads() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(reads(), 1, "read at start");
+    tokio::time::sleep(Duration::from_secs(590)).await;
+    assert_eq!(reads(), 1, "not again within the interval");
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(reads(), 2, "once more after it");
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        text.contains(&format!(
+            "kks_lb_subnet_addresses{{subnet=\"{}\",state=\"total\"}} 253",
+            f.cluster_subnet_id
+        )),
+        "{text}"
+    );
+    stop.cancel();
+    task.await.unwrap();
+}
