@@ -154,7 +154,42 @@ pub enum Error {
 /// The adapter's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Neutron's `IpAddressGenerationFailure` message, which Octavia passes on when it cannot
+/// allocate a VIP port: `No more IP addresses available on network <network id>.`
+const NO_MORE_ADDRESSES: &str = "No more IP addresses available on network ";
+
 impl Error {
+    /// Whether the subnet has no free address left: Neutron's 409
+    /// `IpAddressGenerationFailure` on a port create, or Octavia's error wrapping it on a
+    /// load balancer create (Octavia 19: 409 `The VIP IP address is already in use: No more
+    /// IP addresses available on network <id>.`; providers that report it as a driver error:
+    /// 500 `Provider '<name>' reports error: No more IP ...`). Octavia's fault body has no
+    /// error type, so Neutron's message is what identifies it.
+    pub fn is_subnet_exhausted(&self) -> bool {
+        self.exhausted_network().is_some()
+    }
+
+    /// The network named by a subnet-exhausted error (see [`Error::is_subnet_exhausted`]).
+    pub fn exhausted_network(&self) -> Option<&str> {
+        match self {
+            Error::Api {
+                status: 409 | 500,
+                message,
+                ..
+            } => {
+                let (_, rest) = message.split_once(NO_MORE_ADDRESSES)?;
+                let id = rest
+                    .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('.');
+                Some(id)
+            }
+            Error::Step { source, .. } => source.exhausted_network(),
+            _ => None,
+        }
+    }
+
     /// Whether trying the same call again later may succeed: 5xx, 409 (the LB is busy), 429,
     /// timeouts, transport failures, a load balancer still pending.
     pub fn is_retryable(&self) -> bool {
@@ -203,6 +238,9 @@ impl Error {
 
     /// A static PascalCase name for metrics and Event reasons.
     pub fn reason(&self) -> &'static str {
+        if self.is_subnet_exhausted() {
+            return "SubnetExhausted";
+        }
         match self {
             Error::Api { status: 400, .. } => "BadRequest",
             Error::Api {
@@ -255,6 +293,57 @@ mod tests {
         assert!(!api(400).is_retryable());
         assert!(!api(403).is_retryable());
         assert!(!api(404).is_retryable());
+    }
+
+    fn exhausted(status: u16, message: &str) -> Error {
+        Error::Api {
+            service: Service::Octavia,
+            method: "POST".into(),
+            path: "/v2/lbaas/loadbalancers".into(),
+            status,
+            message: message.into(),
+            request_id: Some("req-2".into()),
+        }
+    }
+
+    #[test]
+    fn a_full_subnet_is_recognised_in_neutron_and_octavia_answers_and_stays_retryable() {
+        let net = "d1950a44-0b6e-4c59-9a0b-6b0f1e2d3c4b";
+        for (status, message) in [
+            (
+                409,
+                format!("No more IP addresses available on network {net}."),
+            ),
+            (
+                409,
+                format!(
+                    "The VIP IP address is already in use: No more IP addresses available on \
+                     network {net}."
+                ),
+            ),
+            (
+                500,
+                format!(
+                    "Provider 'amphora' reports error: No more IP addresses available on \
+                     network {net}."
+                ),
+            ),
+        ] {
+            let e = Error::Step {
+                step: 1,
+                op: "create_loadbalancer",
+                source: Box::new(exhausted(status, &message)),
+            };
+            assert!(e.is_subnet_exhausted(), "{message}");
+            assert_eq!(e.exhausted_network(), Some(net));
+            assert_eq!(e.reason(), "SubnetExhausted");
+            assert!(e.is_retryable(), "an address may be freed later");
+        }
+        let busy = exhausted(409, "Load Balancer x is immutable and cannot be updated.");
+        assert!(!busy.is_subnet_exhausted());
+        assert_eq!(busy.reason(), "Conflict");
+        let bad = exhausted(400, "No more IP addresses available on network n.");
+        assert!(!bad.is_subnet_exhausted(), "only 409 and 500 carry it");
     }
 
     #[test]

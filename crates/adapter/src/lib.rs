@@ -13,9 +13,12 @@
 //!   one load balancer, retrying what is retryable, one plan at a time per load balancer.
 //! - [`poller`]: one list call per tick answers every wait for ACTIVE.
 //! - [`health`]: every member's operating status from one status-tree read.
+//! - [`capacity`]: the cluster subnet's address usage (network IP availability, or the
+//!   subnet's ports), read only when a subnet is full and for the gauge.
 
 pub mod accounting;
 pub mod capabilities;
+pub mod capacity;
 pub mod client;
 pub mod error;
 pub mod execute;
@@ -26,6 +29,7 @@ pub mod pacing;
 pub mod poller;
 
 pub use capabilities::{CapabilitiesCache, discover};
+pub use capacity::{SubnetRef, SubnetUsage, UsageSource, subnet_usage};
 pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
 pub use error::{Error, Result, Service};
 pub use execute::{ExecuteConfig, Executor, Outcome};

@@ -64,6 +64,9 @@ pub enum Reason {
     MembersDown,
     /// Every health-checked member is up again.
     MembersRecovered,
+    /// The cluster subnet has no free address for the VIP; names the subnet, its CIDR and
+    /// its usage. Retried with backoff.
+    SubnetExhausted,
 }
 
 impl Reason {
@@ -89,6 +92,7 @@ impl Reason {
             Reason::NoServablePorts => "NoServablePorts",
             Reason::MembersDown => "MembersDown",
             Reason::MembersRecovered => "MembersRecovered",
+            Reason::SubnetExhausted => "SubnetExhausted",
         }
     }
 
@@ -113,7 +117,8 @@ impl Reason {
             | Reason::NoNodePorts
             | Reason::ReplaceRequired
             | Reason::NoServablePorts
-            | Reason::MembersDown => EventType::Warning,
+            | Reason::MembersDown
+            | Reason::SubnetExhausted => EventType::Warning,
         }
     }
 
@@ -123,7 +128,8 @@ impl Reason {
             Reason::EnsuringLoadBalancer
             | Reason::EnsuredLoadBalancer
             | Reason::UpdatedLoadBalancer
-            | Reason::LoadBalancerError => "EnsureLoadBalancer",
+            | Reason::LoadBalancerError
+            | Reason::SubnetExhausted => "EnsureLoadBalancer",
             Reason::DeletingLoadBalancer | Reason::DeletedLoadBalancer => "DeleteLoadBalancer",
             Reason::InvalidAnnotation
             | Reason::UnknownAnnotation

@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod build_info;
+pub mod capacity;
 pub mod cli;
 pub mod cloud_config;
 pub mod config;

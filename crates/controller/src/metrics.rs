@@ -19,6 +19,7 @@
 //! | `kks_lb_wait_duration_seconds` | histogram | | (one wait for a load balancer to leave `PENDING_*`)
 //! | `kks_lb_drift_checks_total` | counter | `result` (`skipped`: unchanged, tree not read; `changed`: changed or missing, tree re-read) |
 //! | `kks_lb_members` | gauge | `service` (`<namespace>/<name>`), `state` ([`MEMBER_STATES`]) |
+//! | `kks_lb_subnet_addresses` | gauge | `subnet` (its id), `state` (`used`, `total`) | (the cluster subnet's allocation pools; read at most once per resync, and when a create meets a full subnet)
 //!
 //! `kks_lb_services` counts the LoadBalancer Services this replica reconciles by the status of
 //! their `LoadBalancerReady` condition as last written (a follower reports 0 for both). The
@@ -98,6 +99,12 @@ struct MemberLabels {
 pub const MEMBER_STATES: [&str; 5] = ["ONLINE", "OFFLINE", "ERROR", "DRAINING", "NO_MONITOR"];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SubnetLabels {
+    subnet: String,
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     revision: &'static str,
@@ -151,6 +158,7 @@ struct Inner {
     wait_duration: Histogram,
     drift_checks: Family<ResultLabels, Counter>,
     members: Family<MemberLabels, Gauge>,
+    subnet_addresses: Family<SubnetLabels, Gauge>,
 }
 
 /// The controller's metrics. Cloning is cheap and shares the same series.
@@ -179,6 +187,7 @@ impl Metrics {
             wait_duration: long_histogram(),
             drift_checks: Family::default(),
             members: Family::default(),
+            subnet_addresses: Family::default(),
         };
         for result in ["skipped", "changed"] {
             let _ = inner.drift_checks.get_or_create(&ResultLabels { result });
@@ -272,6 +281,11 @@ impl Metrics {
             "kks_lb_members",
             "Member nodes of each Service's load balancer by the operating status Octavia reports (ONLINE, OFFLINE, ERROR, DRAINING, NO_MONITOR)",
             inner.members.clone(),
+        );
+        registry.register(
+            "kks_lb_subnet_addresses",
+            "Addresses of the cluster subnet's allocation pools by state: used or total (every load balancer's VIP takes one)",
+            inner.subnet_addresses.clone(),
         );
         registry.register(
             "kks_lb_build",
@@ -392,6 +406,19 @@ impl Metrics {
     /// Removes every Service's member series (leadership ended: the next leader reports them).
     pub fn clear_members(&self) {
         self.inner.members.clear();
+    }
+
+    /// Sets the used and total addresses of a subnet's allocation pools.
+    pub fn set_subnet_addresses(&self, subnet: &str, used: u64, total: u64) {
+        for (state, n) in [("used", used), ("total", total)] {
+            self.inner
+                .subnet_addresses
+                .get_or_create(&SubnetLabels {
+                    subnet: subnet.to_owned(),
+                    state,
+                })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
     }
 
     /// A recorder for [`kks_lb_adapter::Executor::set_wait_recorder`].

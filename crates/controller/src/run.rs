@@ -389,6 +389,14 @@ impl Term<'_> {
         );
         let collecting =
             tokio::spawn(collector.run(self.settings.orphan_sweep_every, stop.child_token()));
+        // The cluster subnet's usage gauge, once per resync interval.
+        let gauging = tokio::spawn(crate::capacity::gauge_loop(
+            self.cloud.clone(),
+            self.settings.cluster.clone(),
+            self.metrics.clone(),
+            self.settings.resync,
+            stop.child_token(),
+        ));
         let grace = self.settings.shutdown_grace;
         tokio::pin!(controller);
         tokio::select! {
@@ -401,6 +409,7 @@ impl Term<'_> {
             }
         }
         collecting.abort();
+        gauging.abort();
         sweeper.abort();
         // The next leader reports the Services; a follower reports none.
         self.metrics.set_services(0, 0);

@@ -314,6 +314,7 @@ async fn every_metric_and_label_the_alerts_use_is_exported_by_a_running_controll
             "KksLbOpenStackErrors",
             "KksLbOrphansCollected",
             "KksLbServicesNotReady",
+            "KksLbSubnetAlmostFull",
         ])
     );
 

@@ -7,7 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use kks_lb_octavia_model::api::neutron::{FloatingIp, FloatingIpRoot, NeutronErrorBody};
+use kks_lb_octavia_model::api::neutron::{
+    FloatingIp, FloatingIpRoot, NetworkIpAvailability, NetworkIpAvailabilityRoot, NeutronErrorBody,
+};
 use kks_lb_octavia_model::api::octavia::{
     ApiVersion, Fault, HealthMonitorResponse, HealthMonitorRoot, ListenerResponse, ListenerRoot,
     LoadBalancerFullResponse, LoadBalancerList, LoadBalancerResponse, LoadBalancerRoot, MemberList,
@@ -266,6 +268,32 @@ fn neutron_floating_ip_create_round_trips_with_port_details() {
     assert_eq!(fip.created_at.as_deref(), Some("2026-11-26T14:38:21Z"));
     assert_eq!(fip.port_details.as_ref().unwrap().name, "vip-8664");
     assert_eq!(fip.revision_number, Some(0));
+}
+
+#[test]
+fn network_ip_availability_of_a_full_slash_29_round_trips_with_its_details() {
+    let a = round_trip::<NetworkIpAvailabilityRoot<NetworkIpAvailability>>(
+        "neutron_ip_availability.json",
+    )
+    .network_ip_availability;
+    assert_eq!((a.used_ips, a.total_ips), (5, 5));
+    let s = &a.subnet_ip_availability[0];
+    assert_eq!(s.cidr, "10.99.0.0/29");
+    let d = s.ip_availability_details.unwrap();
+    assert_eq!(
+        (d.total_ips_in_subnet, d.total_ips_in_allocation_pool),
+        (6, 5)
+    );
+}
+
+#[test]
+fn a_port_on_a_full_subnet_answers_ip_address_generation_failure() {
+    let e = round_trip::<NeutronErrorBody>("neutron_port_exhausted.json").error;
+    assert_eq!(e.kind, "IpAddressGenerationFailure");
+    assert!(
+        e.message
+            .starts_with("No more IP addresses available on network ")
+    );
 }
 
 #[test]

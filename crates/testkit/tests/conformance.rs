@@ -263,6 +263,9 @@ struct Obs {
     lbs: Vec<String>,
     fips: Vec<String>,
     ports: Vec<String>,
+    /// Subnets and networks a scenario created, deleted last.
+    subnets: Vec<String>,
+    networks: Vec<String>,
 }
 
 impl Obs {
@@ -400,15 +403,17 @@ enum Scenario {
     NestedChildCreates,
     ListenerPortSharing,
     FloatingIp,
+    SubnetExhaustion,
 }
 
-const SCENARIOS: [Scenario; 6] = [
+const SCENARIOS: [Scenario; 7] = [
     Scenario::Versions,
     Scenario::LoadBalancerLifecycle,
     Scenario::FullyPopulated,
     Scenario::NestedChildCreates,
     Scenario::ListenerPortSharing,
     Scenario::FloatingIp,
+    Scenario::SubnetExhaustion,
 ];
 
 impl Scenario {
@@ -420,6 +425,7 @@ impl Scenario {
             Scenario::NestedChildCreates => "nested_child_creates",
             Scenario::ListenerPortSharing => "listener_port_sharing",
             Scenario::FloatingIp => "floating_ip",
+            Scenario::SubnetExhaustion => "subnet_exhaustion",
         }
     }
 
@@ -437,6 +443,7 @@ impl Scenario {
             Scenario::NestedChildCreates => nested_child_creates(c, o, &run).await,
             Scenario::ListenerPortSharing => listener_port_sharing(c, o, &run).await,
             Scenario::FloatingIp => floating_ip(c, o, &run).await,
+            Scenario::SubnetExhaustion => subnet_exhaustion(c, o, &run).await,
         }
     }
 }
@@ -462,6 +469,13 @@ async fn cleanup(c: &Cloud, o: &Obs) {
         )
         .await;
         c.settle(id).await;
+    }
+    for id in &o.subnets {
+        c.neu(Method::DELETE, &format!("/subnets/{id}"), None).await;
+    }
+    for id in &o.networks {
+        c.neu(Method::DELETE, &format!("/networks/{id}"), None)
+            .await;
     }
 }
 
@@ -1720,6 +1734,118 @@ async fn floating_ip(c: &Cloud, o: &mut Obs, run: &str) {
     o.check("GET deleted port", r.status_and_body());
 }
 
+/// A /29 network of its own: created, filled with ports until Neutron refuses the sixth
+/// (`IpAddressGenerationFailure`), read through the network IP availability API before and
+/// after, emptied and deleted. The load balancer create on the full subnet is only reported:
+/// the real Octavia here runs the noop network driver, which takes no address from Neutron.
+async fn subnet_exhaustion(c: &Cloud, o: &mut Obs, run: &str) {
+    let name = format!("conf-tiny-{run}");
+    let r = c
+        .neu(
+            Method::POST,
+            "/networks",
+            Some(json!({"network": {"project_id": c.project, "name": name}})),
+        )
+        .await;
+    o.check("POST network status", json!(r.status));
+    let net = s(&r.body["network"]["id"]);
+    o.networks.push(net.clone());
+    o.label(&net, "tiny-network");
+    let r = c
+        .neu(
+            Method::POST,
+            "/subnets",
+            Some(
+                json!({"subnet": {"project_id": c.project, "name": name, "network_id": net,
+                                   "cidr": "10.99.0.0/29", "ip_version": 4}}),
+            ),
+        )
+        .await;
+    let sub = &r.body["subnet"];
+    o.check(
+        "POST subnet /29: status, cidr, gateway_ip, allocation_pools",
+        json!([
+            r.status,
+            sub["cidr"],
+            sub["gateway_ip"],
+            sub["allocation_pools"]
+        ]),
+    );
+    let sub_id = s(&sub["id"]);
+    o.subnets.push(sub_id.clone());
+    o.label(&sub_id, "tiny-subnet");
+
+    let availability = format!("/network-ip-availabilities/{net}");
+    let r = c.neu(Method::GET, &availability, None).await;
+    o.check(
+        "GET network-ip-availabilities/{id} empty",
+        r.status_and_body(),
+    );
+    let r = c
+        .neu(
+            Method::GET,
+            &format!("/network-ip-availabilities?network_id={net}"),
+            None,
+        )
+        .await;
+    o.check(
+        "GET network-ip-availabilities?network_id= used, total",
+        json!({"status": r.status, "used_total": r.body["network_ip_availabilities"]
+            .as_array()
+            .map(|a| a.iter().map(|n| json!([n["used_ips"], n["total_ips"]])).collect::<Vec<_>>())}),
+    );
+    let port = json!({"port": {"project_id": c.project, "network_id": net,
+                               "fixed_ips": [{"subnet_id": sub_id}]}});
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = c.neu(Method::POST, "/ports", Some(port.clone())).await;
+        statuses.push(r.status);
+        if r.status < 300 {
+            o.ports.push(s(&r.body["port"]["id"]));
+        }
+    }
+    o.check("POST 5 ports on the /29", json!(statuses));
+    let r = c.neu(Method::POST, "/ports", Some(port)).await;
+    o.check("POST a 6th port on the full /29", r.status_and_body());
+    if r.status < 300 {
+        o.ports.push(s(&r.body["port"]["id"]));
+    }
+    let r = c.neu(Method::GET, &availability, None).await;
+    o.check(
+        "GET network-ip-availabilities/{id} full",
+        r.status_and_body(),
+    );
+    let r = c
+        .oct(
+            Method::POST,
+            "/loadbalancers",
+            Some(json!({"loadbalancer": {"name": format!("conf-tiny-{run}"),
+                                         "vip_subnet_id": sub_id}})),
+        )
+        .await;
+    if r.status < 300 {
+        o.lbs.push(s(&r.body["loadbalancer"]["id"]));
+        o.info("POST lb on the full /29", json!(r.status));
+    } else {
+        o.info("POST lb on the full /29", r.status_and_body());
+    }
+    let r = c
+        .neu(Method::DELETE, &format!("/subnets/{sub_id}"), None)
+        .await;
+    o.check("DELETE subnet with ports", r.status_and_body());
+    let r = c
+        .neu(
+            Method::GET,
+            "/network-ip-availabilities/00000000-0000-4000-8000-000000000000",
+            None,
+        )
+        .await;
+    o.check(
+        "GET network-ip-availabilities/{id} of an unknown network",
+        r.status_and_body(),
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Recorded real answers and known emulator gaps
 // ---------------------------------------------------------------------------------------------
@@ -1738,6 +1864,7 @@ fn recorded_text(scenario: Scenario) -> &'static str {
             include_str!("data/conformance/listener_port_sharing.json")
         }
         Scenario::FloatingIp => include_str!("data/conformance/floating_ip.json"),
+        Scenario::SubnetExhaustion => include_str!("data/conformance/subnet_exhaustion.json"),
     }
 }
 
@@ -1845,6 +1972,8 @@ conformance_tests! {
         real_openstack_if_configured_still_answers_as_recorded_on_listener_port_sharing;
     FloatingIp => emulator_matches_real_openstack_on_floating_ip,
         real_openstack_if_configured_still_answers_as_recorded_on_floating_ip;
+    SubnetExhaustion => emulator_matches_real_openstack_on_subnet_exhaustion,
+        real_openstack_if_configured_still_answers_as_recorded_on_subnet_exhaustion;
 }
 
 /// With `KKS_REAL_*` set, runs every scenario against both clouds and prints (or writes to

@@ -23,6 +23,19 @@ async fn setup(cluster_cidr: &str) -> (OpenStackEmulator, Client) {
     (cloud, c)
 }
 
+/// A noauth cloud (every caller admin, as the real services run locally) and its client.
+async fn noauth_setup(cluster_cidr: &str) -> (OpenStackEmulator, Client) {
+    let cidr = cluster_cidr.to_owned();
+    let cloud = cloud_with(move |c| {
+        c.delays = ProvisioningDelays::ZERO;
+        c.auth = AuthMode::NoAuth;
+        c.cluster_cidr = cidr;
+    })
+    .await;
+    let c = Client::noauth(&cloud, &cloud.fixture().project_id);
+    (cloud, c)
+}
+
 /// Creates an LB and returns (lb id, vip port id, vip address).
 async fn lb(c: &Client, cloud: &OpenStackEmulator, name: &str) -> (String, String, String) {
     let r = c
@@ -419,7 +432,16 @@ async fn each_vip_takes_a_subnet_address_until_the_subnet_is_exhausted() {
     assert_eq!(full.status, StatusCode::CONFLICT);
     assert_eq!(
         full.fault(),
-        format!("No more IP addresses available on network {network}.")
+        format!(
+            "The VIP IP address is already in use: No more IP addresses available on network \
+             {network}."
+        ),
+        "Octavia 19's VIPAddressConflict wrapping Neutron's message"
+    );
+    assert_eq!(
+        cloud.snapshot().loadbalancers.len(),
+        5,
+        "the refused create left no load balancer"
     );
     let port = c
         .post(
@@ -457,6 +479,149 @@ async fn each_vip_takes_a_subnet_address_until_the_subnet_is_exhausted() {
         .await;
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.raw);
     assert_eq!(again.body["loadbalancer"]["vip_address"], "10.9.0.2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn network_ip_availability_counts_the_pool_and_every_allocation_for_an_admin() {
+    let (cloud, c) = noauth_setup("10.9.0.0/29").await;
+    let (network, subnet) = (
+        cloud.fixture().cluster_network_id.clone(),
+        cloud.fixture().cluster_subnet_id.clone(),
+    );
+    for _ in 0..2 {
+        let p = c
+            .post(
+                &Client::neutron("/ports"),
+                json!({"port": {"network_id": network, "project_id": cloud.fixture().project_id}}),
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::CREATED, "{}", p.raw);
+    }
+    let r = c
+        .get(&Client::neutron(&format!(
+            "/network-ip-availabilities/{network}"
+        )))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    let a = &r.body["network_ip_availability"];
+    assert_eq!(
+        (a["used_ips"].as_u64(), a["total_ips"].as_u64()),
+        (Some(2), Some(5))
+    );
+    let s = &a["subnet_ip_availability"][0];
+    assert_eq!(s["subnet_id"], subnet.as_str());
+    assert_eq!(s["cidr"], "10.9.0.0/29");
+    assert_eq!(s["ip_availability_details"]["total_ips_in_subnet"], 6);
+    let list = c
+        .get(&Client::neutron(&format!(
+            "/network-ip-availabilities?network_id={network}"
+        )))
+        .await;
+    assert_eq!(
+        list.body["network_ip_availabilities"][0]["used_ips"], 2,
+        "{}",
+        list.raw
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn network_ip_availability_is_hidden_from_a_project_member() {
+    let (cloud, c) = setup("10.9.0.0/29").await;
+    let network = cloud.fixture().cluster_network_id.clone();
+    let r = c
+        .get(&Client::neutron(&format!(
+            "/network-ip-availabilities/{network}"
+        )))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.body,
+        json!({"type": "HTTPNotFound", "message": "The resource could not be found.", "detail": ""})
+    );
+    let list = c.get(&Client::neutron("/network-ip-availabilities")).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body, json!({"network_ip_availabilities": []}));
+
+    let admin = cloud_with(|c| c.admin_role = true).await;
+    let c = Client::login(&admin).await;
+    let network = admin.fixture().cluster_network_id.clone();
+    let r = c
+        .get(&Client::neutron(&format!(
+            "/network-ip-availabilities/{network}"
+        )))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "an admin token reads it: {}",
+        r.raw
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_created_slash_29_fills_up_refuses_deletion_while_used_and_goes_away_empty() {
+    let (cloud, c) = noauth_setup("10.0.0.0/24").await;
+    let project = cloud.fixture().project_id.clone();
+    let net = c
+        .post(
+            &Client::neutron("/networks"),
+            json!({"network": {"name": "tiny", "project_id": project}}),
+        )
+        .await;
+    assert_eq!(net.status, StatusCode::CREATED, "{}", net.raw);
+    let net_id = net.body["network"]["id"].as_str().unwrap().to_owned();
+    let sub = c
+        .post(
+            &Client::neutron("/subnets"),
+            json!({"subnet": {"name": "tiny", "project_id": project, "network_id": net_id,
+                              "cidr": "10.99.0.0/29", "ip_version": 4}}),
+        )
+        .await;
+    assert_eq!(sub.status, StatusCode::CREATED, "{}", sub.raw);
+    assert_eq!(
+        sub.body["subnet"]["allocation_pools"],
+        json!([{"start": "10.99.0.2", "end": "10.99.0.6"}])
+    );
+    let sub_id = sub.body["subnet"]["id"].as_str().unwrap().to_owned();
+    let mut ports = Vec::new();
+    for _ in 0..5 {
+        let p = c
+            .post(
+                &Client::neutron("/ports"),
+                json!({"port": {"network_id": net_id, "project_id": project}}),
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::CREATED);
+        ports.push(p.body["port"]["id"].as_str().unwrap().to_owned());
+    }
+    let full = c
+        .post(
+            &Client::neutron("/ports"),
+            json!({"port": {"network_id": net_id, "project_id": project}}),
+        )
+        .await;
+    assert_eq!(full.neutron_error().0, "IpAddressGenerationFailure");
+    let busy = c
+        .delete(&Client::neutron(&format!("/subnets/{sub_id}")))
+        .await;
+    assert_eq!(busy.neutron_error().0, "SubnetInUse");
+    for p in &ports {
+        c.delete(&Client::neutron(&format!("/ports/{p}"))).await;
+    }
+    let gone = c
+        .delete(&Client::neutron(&format!("/subnets/{sub_id}")))
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let gone = c
+        .delete(&Client::neutron(&format!("/networks/{net_id}")))
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        c.get(&Client::neutron(&format!("/networks/{net_id}")))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test(start_paused = true)]

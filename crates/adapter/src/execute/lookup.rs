@@ -68,7 +68,8 @@ impl Run<'_> {
                 Err(e) => e,
             };
             let unknown = match &err {
-                Error::Api { status, .. } => *status >= 500,
+                // A provider's 500 saying the subnet is full is an answer: nothing was made.
+                Error::Api { status, .. } => *status >= 500 && !err.is_subnet_exhausted(),
                 Error::Transport { .. } | Error::Timeout { .. } => true,
                 _ => false,
             };

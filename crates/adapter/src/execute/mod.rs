@@ -241,7 +241,10 @@ impl Executor {
                     // (409 locked, 429); after a 5xx, a timeout or a dropped connection its
                     // outcome is unknown and the caller looks it up first.
                     let refused = matches!(e.status(), Some(409 | 429));
+                    // A full subnet is not freed within a few seconds: the reconcile retries
+                    // it on its own backoff instead of sending the create again here.
                     let retry = e.is_retryable()
+                        && !e.is_subnet_exhausted()
                         && (idempotent || refused)
                         && attempt + 1 < self.cfg.max_attempts;
                     if !retry {

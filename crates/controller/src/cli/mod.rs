@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod audit;
+pub mod capacity;
 pub mod demo;
 pub mod docs;
 pub mod input;
@@ -38,6 +39,9 @@ pub enum Command {
     /// List every load balancer and floating IP of this cluster with its Service and state;
     /// delete orphans with `--delete-orphans`.
     Audit(audit::Args),
+    /// The cluster subnet's addresses: total, used by nodes, by this cluster's load balancers
+    /// (internal / external) and others, free, and how many more load balancers fit.
+    Capacity(capacity::Args),
 }
 
 /// Output format of `validate` and `plan`.
@@ -70,6 +74,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Demo(args) => demo::run(&args, &mut out),
         Command::WebhookCert(args) => webhook_cert::run(&args, &mut out),
         Command::Audit(args) => audit::run(&args, &mut out),
+        Command::Capacity(args) => capacity::run(&args, &mut out),
     };
     ExitCode::from(code)
 }

@@ -317,7 +317,7 @@ impl Run<'_> {
             Ok(out) => out,
             Err(err) => {
                 engine.uncache(&self.oref);
-                Outcome::failed(err, true, self.members)
+                engine.failed(err, self.members, &self.name).await
             }
         };
         before.then(after)
@@ -512,6 +512,29 @@ pub(super) fn ops(plan: &Plan) -> String {
 }
 
 impl Engine {
+    /// A failed ensure (see [`Outcome::failed`]). A create that met a full cluster subnet is
+    /// reported as `SubnetExhausted` instead, with the subnet, its CIDR and usage (one read of
+    /// the usage, which also refreshes the `kks_lb_subnet_addresses` gauge); identical retries
+    /// aggregate, changed numbers make a new Event.
+    pub(super) async fn failed(&self, err: Error, members: MembersKey, lb: &str) -> Outcome {
+        if !crate::capacity::is_subnet_exhausted(&err) {
+            return Outcome::failed(err, true, members);
+        }
+        let usage =
+            crate::capacity::read(self.executor.client(), &self.config.cluster, &self.metrics)
+                .await;
+        let network = err
+            .cloud()
+            .and_then(kks_lb_adapter::Error::exhausted_network);
+        let series =
+            crate::capacity::exhausted_message(lb, usage.as_ref().map_err(String::as_str), network);
+        let message = match err.cloud().and_then(kks_lb_adapter::Error::request_id) {
+            Some(id) => format!("{series} (OpenStack request id {id})"),
+            None => series.clone(),
+        };
+        Outcome::reported(err, true, members, Reason::SubnetExhausted, message, series)
+    }
+
     /// Counts the plan's steps in the step metrics. The executor runs a plan as a whole, so
     /// each step is observed with the plan's average time; a failed step is `error`, later
     /// ones `skipped`.

@@ -113,14 +113,6 @@ impl Outcome {
     /// status and request id), and, while the Service wants a load balancer (`ensuring`), a
     /// False `LoadBalancerReady` condition saying why.
     pub(crate) fn failed(err: Error, ensuring: bool, members: MembersKey) -> Self {
-        let mut out = Outcome {
-            members,
-            ..Outcome::default()
-        };
-        if !err.is_load_balancer_error() {
-            out.error = Some(err);
-            return out;
-        }
         // The adapter's message names the call, the OpenStack status and the request id.
         let message = err.to_string();
         // Retries of one failure differ only in the request id: one series.
@@ -128,16 +120,40 @@ impl Outcome {
             Some(cloud) => format!("{} {:?}", cloud.reason(), cloud.status()),
             None => message.clone(),
         };
-        out.events.push(Note::in_series(
+        Outcome::reported(
+            err,
+            ensuring,
+            members,
             Reason::LoadBalancerError,
-            message.clone(),
+            message,
             series,
-        ));
-        if ensuring {
-            out.status = StatusUpdate::Set {
-                ingress: IngressUpdate::Keep,
-                readiness: Readiness::pending(Reason::LoadBalancerError.as_str(), message),
-            };
+        )
+    }
+
+    /// A failed pass reported as `reason` with `message`, aggregated under `series`: an
+    /// Event, and while ensuring a False `LoadBalancerReady` condition with that reason. Only
+    /// load-balancer errors are reported (see [`Error::is_load_balancer_error`]).
+    pub(crate) fn reported(
+        err: Error,
+        ensuring: bool,
+        members: MembersKey,
+        reason: Reason,
+        message: String,
+        series: String,
+    ) -> Self {
+        let mut out = Outcome {
+            members,
+            ..Outcome::default()
+        };
+        if err.is_load_balancer_error() {
+            out.events
+                .push(Note::in_series(reason, message.clone(), series));
+            if ensuring {
+                out.status = StatusUpdate::Set {
+                    ingress: IngressUpdate::Keep,
+                    readiness: Readiness::pending(reason.as_str(), message),
+                };
+            }
         }
         out.error = Some(err);
         out

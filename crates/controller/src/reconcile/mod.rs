@@ -40,7 +40,9 @@
 //! Every failure is an [`Error`] with a static [`Error::reason`] (metrics) and
 //! [`Error::is_retryable`]; [`error_policy`] maps it to a backoff. Cloud failures are also
 //! published as a `LoadBalancerError` Event with the OpenStack request id and status, and set
-//! the `LoadBalancerReady` condition to False (the engine's outcome says so).
+//! the `LoadBalancerReady` condition to False (the engine's outcome says so); a create that
+//! met a full cluster subnet is a `SubnetExhausted` Event and condition instead, naming the
+//! subnet, its CIDR and usage.
 
 mod error;
 mod nodes;

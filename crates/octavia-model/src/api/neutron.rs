@@ -399,6 +399,86 @@ pub struct Tags {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Network IP availability (admin by default policy)
+// ---------------------------------------------------------------------------------------------
+
+/// The `network_ip_availability_details` extension's counts: the whole subnet (without
+/// network and broadcast addresses) and its allocation pools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IpAvailabilityDetails {
+    /// Addresses of the subnet (a /29: 6).
+    pub total_ips_in_subnet: u64,
+    /// Addresses of the allocation pools (a /29 with its gateway: 5).
+    pub total_ips_in_allocation_pool: u64,
+    /// Allocated addresses anywhere in the subnet.
+    pub used_ips_in_subnet: u64,
+    /// Allocated addresses inside the allocation pools.
+    pub used_ips_in_allocation_pool: u64,
+}
+
+/// One subnet of a [`NetworkIpAvailability`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetIpAvailability {
+    /// Subnet.
+    pub subnet_id: String,
+    /// 4 or 6.
+    pub ip_version: u8,
+    /// CIDR.
+    pub cidr: String,
+    /// Subnet name.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub subnet_name: String,
+    /// Allocated addresses (in the allocation pools).
+    pub used_ips: u64,
+    /// Addresses of the allocation pools.
+    pub total_ips: u64,
+    /// Finer counts (Neutron with `network_ip_availability_details`, 2024.1 and later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_availability_details: Option<IpAvailabilityDetails>,
+}
+
+/// `GET /v2.0/network-ip-availabilities/{network_id}`: address usage of a network, per
+/// subnet. Admin (or service role) only by default policy: other callers get 404 for the
+/// single network and an empty list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkIpAvailability {
+    /// Network.
+    pub network_id: String,
+    /// Network name.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub network_name: String,
+    /// Owning project.
+    pub project_id: String,
+    /// Deprecated alias of `project_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// Per subnet.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub subnet_ip_availability: Vec<SubnetIpAvailability>,
+    /// Allocated addresses of all subnets.
+    pub used_ips: u64,
+    /// Addresses of all subnets' allocation pools.
+    pub total_ips: u64,
+    /// Finer counts of all subnets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_availability_details: Option<IpAvailabilityDetails>,
+}
+
+/// `{"network_ip_availability": T}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkIpAvailabilityRoot<T> {
+    /// The wrapped object.
+    pub network_ip_availability: T,
+}
+
+/// `GET /v2.0/network-ip-availabilities`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkIpAvailabilityList {
+    /// One per network the caller may see.
+    pub network_ip_availabilities: Vec<NetworkIpAvailability>,
+}
+
+// ---------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------
 

@@ -180,6 +180,10 @@ pub struct EmulatorConfig {
     pub reject_monitor_timeout_over_delay: bool,
     /// Wall-clock time of the emulator start, for timestamps; now when `None`.
     pub epoch: Option<SystemTime>,
+    /// The Keystone user holds the `admin` role: it sees every project's objects and may
+    /// read Neutron's admin-only network IP availability. Off by default, like the
+    /// controller's usual credentials (noauth callers are always admin).
+    pub admin_role: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -205,6 +209,7 @@ impl Default for EmulatorConfig {
             external_cidr: "203.0.113.0/24".to_owned(),
             reject_monitor_timeout_over_delay: true,
             epoch: None,
+            admin_role: false,
         }
     }
 }

@@ -230,20 +230,29 @@ impl State {
                     name: creds.project_name.clone(),
                     domain,
                 }),
-                roles: vec![
-                    Role {
-                        id: "member-role".to_owned(),
-                        name: "member".to_owned(),
-                    },
-                    Role {
-                        id: "reader-role".to_owned(),
-                        name: "reader".to_owned(),
-                    },
-                    Role {
-                        id: "lb-member-role".to_owned(),
-                        name: "load-balancer_member".to_owned(),
-                    },
-                ],
+                roles: self
+                    .cfg
+                    .admin_role
+                    .then(|| Role {
+                        id: "admin-role".to_owned(),
+                        name: "admin".to_owned(),
+                    })
+                    .into_iter()
+                    .chain([
+                        Role {
+                            id: "member-role".to_owned(),
+                            name: "member".to_owned(),
+                        },
+                        Role {
+                            id: "reader-role".to_owned(),
+                            name: "reader".to_owned(),
+                        },
+                        Role {
+                            id: "lb-member-role".to_owned(),
+                            name: "load-balancer_member".to_owned(),
+                        },
+                    ])
+                    .collect(),
                 catalog,
                 expires_at: self.clock.keystone(expires),
                 issued_at: self.clock.keystone(now),

@@ -1,5 +1,13 @@
-//! Neutron v2.0 emulation under `/network`: networks and subnets (read-only, from the
-//! fixture), ports, floating IPs and their tags.
+//! Neutron v2.0 emulation under `/network`: networks and subnets (the fixture's, plus
+//! IPv4 ones a caller creates and deletes), ports, floating IPs and their tags, and the
+//! network IP availability API.
+//!
+//! `GET /v2.0/network-ip-availabilities[/{network_id}]` is admin (or service role) only by
+//! Neutron's default policy: without the admin role (`EmulatorConfig::admin_role`; noauth
+//! callers are admin) the list is empty and a single network answers 404 with the policy
+//! hook's bare body `{"type": "HTTPNotFound", "message": "The resource could not be found.",
+//! "detail": ""}` (neutron/pecan_wsgi/hooks/policy_enforcement.py). `used_ips` counts every
+//! allocation in a subnet, `total_ips` its allocation pools.
 //!
 //! Error bodies are `{"NeutronError": {"type", "message", "detail"}}` with Neutron's exception
 //! class names and messages (`neutron_lib/exceptions`). Lists accept attribute filters
@@ -24,8 +32,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kks_lb_octavia_model::api::neutron::{
     AllocationPool, CreateFloatingIp, CreatePort, FixedIp, FloatingIp, FloatingIpList,
-    FloatingIpRoot, Network, NetworkList, NetworkRoot, Port, PortDetails, PortList, PortRoot,
-    Subnet, SubnetList, SubnetRoot, Tags, UpdateFloatingIp,
+    FloatingIpRoot, IpAvailabilityDetails, Network, NetworkIpAvailability,
+    NetworkIpAvailabilityList, NetworkIpAvailabilityRoot, NetworkList, NetworkRoot, Port,
+    PortDetails, PortList, PortRoot, Subnet, SubnetIpAvailability, SubnetList, SubnetRoot, Tags,
+    UpdateFloatingIp,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -47,10 +57,30 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/network/", get(versions))
         .route(v, get(resources))
         .route(&format!("{v}/"), get(resources))
-        .route(&format!("{v}/networks"), get(list_networks))
-        .route(&format!("{v}/networks/{{id}}"), get(get_network))
-        .route(&format!("{v}/subnets"), get(list_subnets))
-        .route(&format!("{v}/subnets/{{id}}"), get(get_subnet))
+        .route(
+            &format!("{v}/networks"),
+            get(list_networks).post(create_network),
+        )
+        .route(
+            &format!("{v}/networks/{{id}}"),
+            get(get_network).delete(delete_network),
+        )
+        .route(
+            &format!("{v}/subnets"),
+            get(list_subnets).post(create_subnet),
+        )
+        .route(
+            &format!("{v}/subnets/{{id}}"),
+            get(get_subnet).delete(delete_subnet),
+        )
+        .route(
+            &format!("{v}/network-ip-availabilities"),
+            get(list_availabilities),
+        )
+        .route(
+            &format!("{v}/network-ip-availabilities/{{id}}"),
+            get(get_availability),
+        )
         .route(&format!("{v}/ports"), get(list_ports).post(create_port))
         .route(
             &format!("{v}/ports/{{id}}"),
@@ -176,6 +206,71 @@ async fn get_subnet(
             StatusCode::OK,
             &SubnetRoot {
                 subnet: st.render_subnet(s),
+            },
+        ))
+    })
+}
+async fn create_network(AxState(sh): Sh, Extension(ctx): Extension<Ctx>, body: Bytes) -> Response {
+    with_state(&sh, |st, _| st.network_create(&ctx, &body))
+}
+async fn delete_network(
+    AxState(sh): Sh,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Response {
+    with_state(&sh, |st, _| st.network_delete(&ctx, &id))
+}
+async fn create_subnet(AxState(sh): Sh, Extension(ctx): Extension<Ctx>, body: Bytes) -> Response {
+    with_state(&sh, |st, _| st.subnet_create(&ctx, &body))
+}
+async fn delete_subnet(
+    AxState(sh): Sh,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Response {
+    with_state(&sh, |st, _| st.subnet_delete(&ctx, &id))
+}
+async fn list_availabilities(
+    AxState(sh): Sh,
+    Extension(ctx): Extension<Ctx>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    with_state(&sh, |st, _| {
+        let q = Query::parse(q.as_deref());
+        let mut nets: Vec<&NetworkRec> = st.networks.values().filter(|_| ctx.admin).collect();
+        nets.sort_by_key(|n| n.seq);
+        let network_ip_availabilities = filtered(
+            nets.into_iter().map(|n| st.render_availability(n)),
+            &q,
+            &|_, _| None,
+        );
+        Ok(json(
+            StatusCode::OK,
+            &NetworkIpAvailabilityList {
+                network_ip_availabilities,
+            },
+        ))
+    })
+}
+async fn get_availability(
+    AxState(sh): Sh,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Response {
+    with_state(&sh, |st, _| {
+        let n = st.networks.get(&id).ok_or_else(|| network_not_found(&id))?;
+        if !ctx.admin {
+            // The policy hook hides what the caller may not read.
+            return Ok(json(
+                StatusCode::NOT_FOUND,
+                &json!({"type": "HTTPNotFound", "message": "The resource could not be found.",
+                        "detail": ""}),
+            ));
+        }
+        Ok(json(
+            StatusCode::OK,
+            &NetworkIpAvailabilityRoot {
+                network_ip_availability: st.render_availability(n),
             },
         ))
     })
@@ -635,6 +730,218 @@ impl State {
             updated_at: Some(self.clock.neutron(s.created)),
             revision_number: Some(0),
         }
+    }
+
+    /// A network's address usage: per subnet, `used_ips` counts every allocation and
+    /// `total_ips` the allocation pools (Neutron 29 with `network_ip_availability_details`).
+    pub(crate) fn render_availability(&self, n: &NetworkRec) -> NetworkIpAvailability {
+        let subnets: Vec<SubnetIpAvailability> = n
+            .subnets
+            .iter()
+            .filter_map(|id| self.subnets.get(id))
+            .map(|s| {
+                let used = s.pool.used() as u64;
+                let total = s.pool.total() as u64;
+                let hosts = match s.pool.cidr.prefix_len() {
+                    32 => 1,
+                    31 => 2,
+                    p => (1u64 << (32 - u32::from(p))) - 2,
+                };
+                SubnetIpAvailability {
+                    subnet_id: s.id.clone(),
+                    ip_version: 4,
+                    cidr: s.pool.cidr.to_string(),
+                    subnet_name: s.name.clone(),
+                    used_ips: used,
+                    total_ips: total,
+                    ip_availability_details: Some(IpAvailabilityDetails {
+                        total_ips_in_subnet: hosts,
+                        total_ips_in_allocation_pool: total,
+                        used_ips_in_subnet: used,
+                        used_ips_in_allocation_pool: used,
+                    }),
+                }
+            })
+            .collect();
+        let sum = |f: fn(&SubnetIpAvailability) -> u64| subnets.iter().map(f).sum::<u64>();
+        let details = |f: fn(&IpAvailabilityDetails) -> u64| {
+            subnets
+                .iter()
+                .filter_map(|s| s.ip_availability_details.as_ref())
+                .map(f)
+                .sum::<u64>()
+        };
+        NetworkIpAvailability {
+            network_id: n.id.clone(),
+            network_name: n.name.clone(),
+            project_id: n.project_id.clone(),
+            tenant_id: Some(n.project_id.clone()),
+            used_ips: sum(|s| s.used_ips),
+            total_ips: sum(|s| s.total_ips),
+            ip_availability_details: Some(IpAvailabilityDetails {
+                total_ips_in_subnet: details(|d| d.total_ips_in_subnet),
+                total_ips_in_allocation_pool: details(|d| d.total_ips_in_allocation_pool),
+                used_ips_in_subnet: details(|d| d.used_ips_in_subnet),
+                used_ips_in_allocation_pool: details(|d| d.used_ips_in_allocation_pool),
+            }),
+            subnet_ip_availability: subnets,
+        }
+    }
+
+    /// `POST /v2.0/networks`: a tenant network (name and project only).
+    fn network_create(&mut self, ctx: &Ctx, body: &[u8]) -> Resp {
+        let req: Value = parse(body)?;
+        let net = req.get("network").cloned().unwrap_or(Value::Null);
+        let body_project = net
+            .get("project_id")
+            .or_else(|| net.get("tenant_id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let project = self.post_project(ctx, body_project)?;
+        let name = net
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let id = self.uuid();
+        let seq = self.next_seq();
+        let now = self.now();
+        self.networks.insert(
+            id.clone(),
+            NetworkRec {
+                seq,
+                id: id.clone(),
+                name,
+                project_id: project,
+                external: false,
+                subnets: Vec::new(),
+                created: now,
+            },
+        );
+        let n = self
+            .networks
+            .get(&id)
+            .ok_or_else(|| network_not_found(&id))?;
+        Ok(json(
+            StatusCode::CREATED,
+            &NetworkRoot {
+                network: self.render_network(n),
+            },
+        ))
+    }
+
+    /// `DELETE /v2.0/networks/{id}`: 409 `NetworkInUse` while ports remain.
+    fn network_delete(&mut self, ctx: &Ctx, id: &str) -> Resp {
+        let n = self
+            .networks
+            .get(id)
+            .filter(|n| ctx.may_see(&n.project_id))
+            .ok_or_else(|| network_not_found(id))?;
+        if self.ports.values().any(|p| p.network_id == id) {
+            return Err(ApiError::neutron(
+                409,
+                "NetworkInUse",
+                format!(
+                    "Unable to complete operation on network {id}. There are one or more ports \
+                     still in use on the network."
+                ),
+            ));
+        }
+        for s in n.subnets.clone() {
+            self.subnets.remove(&s);
+        }
+        self.networks.remove(id);
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+
+    /// `POST /v2.0/subnets`: an IPv4 subnet with Neutron's default layout (gateway = first
+    /// host, one allocation pool of the other hosts).
+    fn subnet_create(&mut self, ctx: &Ctx, body: &[u8]) -> Resp {
+        let req: Value = parse(body)?;
+        let sub = req.get("subnet").cloned().unwrap_or(Value::Null);
+        let field = |k: &str| sub.get(k).and_then(Value::as_str).map(str::to_owned);
+        let project = self.post_project(ctx, field("project_id").or_else(|| field("tenant_id")))?;
+        let network_id = field("network_id").ok_or_else(|| {
+            ApiError::neutron(
+                400,
+                "HTTPBadRequest",
+                "Failed to parse request. Required attribute 'network_id' not specified",
+            )
+        })?;
+        let cidr_text = field("cidr").unwrap_or_default();
+        let cidr: ipnet::Ipv4Net = cidr_text.parse().map_err(|_| {
+            ApiError::neutron(
+                400,
+                "HTTPBadRequest",
+                format!("Invalid input for cidr. Reason: '{cidr_text}' is not a valid IP subnet."),
+            )
+        })?;
+        if !self.networks.contains_key(&network_id) {
+            return Err(network_not_found(&network_id));
+        }
+        let id = self.uuid();
+        let seq = self.next_seq();
+        let now = self.now();
+        self.subnets.insert(
+            id.clone(),
+            SubnetRec {
+                seq,
+                id: id.clone(),
+                name: field("name").unwrap_or_default(),
+                network_id: network_id.clone(),
+                project_id: project,
+                pool: super::net::AddressPool::new(cidr.trunc()),
+                created: now,
+            },
+        );
+        if let Some(n) = self.networks.get_mut(&network_id) {
+            n.subnets.push(id.clone());
+        }
+        let s = self
+            .subnets
+            .get(&id)
+            .ok_or_else(|| network_not_found(&network_id))?;
+        Ok(json(
+            StatusCode::CREATED,
+            &SubnetRoot {
+                subnet: self.render_subnet(s),
+            },
+        ))
+    }
+
+    /// `DELETE /v2.0/subnets/{id}`: 409 `SubnetInUse` while a port holds an address in it.
+    fn subnet_delete(&mut self, ctx: &Ctx, id: &str) -> Resp {
+        let s = self
+            .subnets
+            .get(id)
+            .filter(|s| ctx.may_see(&s.project_id))
+            .ok_or_else(|| {
+                ApiError::neutron(
+                    404,
+                    "SubnetNotFound",
+                    format!("Subnet {id} could not be found."),
+                )
+            })?;
+        let network_id = s.network_id.clone();
+        if self
+            .ports
+            .values()
+            .any(|p| p.fixed_ips.iter().any(|(sub, _)| sub == id))
+        {
+            return Err(ApiError::neutron(
+                409,
+                "SubnetInUse",
+                format!(
+                    "Unable to complete operation on subnet {id}: One or more ports have an IP \
+                     allocation from this subnet."
+                ),
+            ));
+        }
+        self.subnets.remove(id);
+        if let Some(n) = self.networks.get_mut(&network_id) {
+            n.subnets.retain(|s| s != id);
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
     }
 
     pub(crate) fn render_port(&self, p: &PortRec) -> Port {

@@ -182,7 +182,7 @@ fn authenticate(
         })?;
     Ok(Ctx {
         project_id: Some(token.project_id.clone()),
-        admin: false,
+        admin: st.cfg.admin_role,
         noauth: false,
     })
 }

@@ -1154,11 +1154,16 @@ impl State {
                     }
                 }
             }
+            // Octavia 19's amphora driver creates the VIP port in the API: Neutron's 409
+            // `IpAddressGenerationFailure` becomes `VIPInUseException`, then the provider's
+            // `Conflict`, then `VIPAddressConflict` (409) wrapping Neutron's message, and the
+            // load balancer is rolled back (nothing is created).
             None => subnet.pool.allocate().ok_or_else(|| {
                 ApiError::octavia(
                     409,
                     format!(
-                        "No more IP addresses available on network {}.",
+                        "The VIP IP address is already in use: No more IP addresses available \
+                         on network {}.",
                         plan.network_id
                     ),
                 )
