@@ -6,6 +6,7 @@ use crate::error::WarningReason;
 use crate::keys::{self, KeyKind};
 use crate::spec::{PortProtocol, ProxyProtocol};
 use crate::values::Flag;
+
 impl Cx<'_> {
     /// Warnings for platform-managed, unsupported and unknown keys, in key order.
     pub(super) fn other_keys(&mut self) {

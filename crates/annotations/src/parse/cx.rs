@@ -1,11 +1,13 @@
 //! The parse context: the Service's annotations, the errors and warnings collected so far,
 //! typed lookups of one key, and the integer helpers.
+
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use crate::error::{AnnotationError, Warning, WarningReason};
 use crate::spec::PortSpec;
 use crate::values::InvalidValue;
+
 /// An annotation lookup: absent, present but invalid (the error is recorded), or a value.
 pub(super) enum Val<T> {
     Absent,

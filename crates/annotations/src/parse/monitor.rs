@@ -5,6 +5,7 @@ use crate::error::WarningReason;
 use crate::keys::{self};
 use crate::spec::{Defaults, MonitorSpec};
 use crate::values::{Flag, Retries, Seconds};
+
 impl Cx<'_> {
     pub(super) fn monitor(&mut self, local: bool, defaults: &Defaults) -> Option<MonitorSpec> {
         let enable = self.get::<Flag>(keys::ENABLE_HEALTH_MONITOR);

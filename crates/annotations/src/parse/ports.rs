@@ -1,4 +1,5 @@
 //! `spec.ports` (protocols, duplicates, node ports) and the source ranges.
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ServiceSpec;
@@ -8,6 +9,7 @@ use crate::error::WarningReason;
 use crate::keys::{self};
 use crate::spec::{PortProtocol, PortSpec};
 use crate::values::{Cidr, InvalidValue};
+
 impl Cx<'_> {
     pub(super) fn ports(&mut self, s: &ServiceSpec) -> Vec<IndexedPort> {
         let list = s.ports.as_deref().unwrap_or_default();

@@ -11,6 +11,7 @@ use crate::values::{
     Address, ConnectionLimit, Flag, Hostname, InvalidValue, OpenStackName, Optional, TimeoutMs,
     Uuid,
 };
+
 impl Cx<'_> {
     pub(super) fn service(&mut self, svc: &Service, defaults: &Defaults) -> LbSpec {
         let namespace = svc

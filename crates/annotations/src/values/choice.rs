@@ -1,10 +1,12 @@
 //! `FromStr`/`Display` for the spec's enums and the node selector.
+
 use std::fmt;
 use std::str::FromStr;
 
 use super::InvalidValue;
 use super::name::{check_label_key, check_label_value};
 use crate::spec::{IpFamily, LbMethod, NodeSelector, PortProtocol, ProxyProtocol};
+
 impl LbMethod {
     /// Every method, in documentation order.
     pub const ALL: [LbMethod; 4] = [

@@ -1,10 +1,12 @@
 //! Names: Kubernetes label keys and values, DNS subdomains and hostnames, OpenStack UUIDs
 //! and names.
+
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
 use super::InvalidValue;
+
 /// Checks a Kubernetes label key: an optional DNS subdomain prefix and `/`, then a name of at
 /// most 63 characters from `[A-Za-z0-9-_.]` that starts and ends alphanumeric.
 pub fn check_label_key(key: &str) -> Result<(), String> {

@@ -1,9 +1,11 @@
 //! Network values: IP addresses and CIDRs.
+
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
 use super::InvalidValue;
+
 /// An IP address (`load-balancer-address`, `spec.loadBalancerIP`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Address(pub IpAddr);

@@ -1,8 +1,10 @@
 //! Booleans and bounded decimal integers.
+
 use std::fmt;
 use std::str::FromStr;
 
 use super::InvalidValue;
+
 /// A boolean annotation value: `true` or `false`, case-insensitive. Displays in lower case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Flag(pub bool);

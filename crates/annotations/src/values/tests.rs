@@ -1,4 +1,5 @@
 //! Round trips of every typed value, and the rules of each.
+
 use std::fmt;
 use std::str::FromStr;
 

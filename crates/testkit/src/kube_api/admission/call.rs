@@ -1,5 +1,6 @@
 //! One call to a webhook: the `AdmissionReview` over HTTPS verified with the `caBundle`,
 //! `?timeout=Ns`, the answer read back, and the error a denial becomes.
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use serde_json::Value;
 
 use super::{Attributes, Hook};
 use crate::kube_api::error::ApiError;
+
 /// A webhook's answer.
 pub(super) struct Answer {
     pub(super) warnings: Vec<String>,

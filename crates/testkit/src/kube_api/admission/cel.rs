@@ -1,5 +1,6 @@
 //! The CEL subset of match conditions: field paths under `object`, `oldObject` and
 //! `request`, string/bool/null literals, `==`, `!=`, `has()`, `!`, `&&`, `||` and parentheses.
+
 use serde_json::Value;
 
 pub(super) struct Vars<'a> {

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::cel;
 use super::{Attributes, Hook};
+
 pub(super) fn listed(list: &Value, item: &str) -> bool {
     list.as_array()
         .is_some_and(|l| l.iter().any(|v| v == "*" || v == item))

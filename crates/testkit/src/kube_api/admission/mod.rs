@@ -44,6 +44,7 @@ mod matching;
 
 use call::call;
 use matching::{conditions_match, rules_match, selectors_match};
+
 /// One configured webhook.
 #[derive(Debug, Clone)]
 pub(crate) struct Hook {

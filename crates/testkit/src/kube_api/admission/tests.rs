@@ -1,4 +1,5 @@
 //! Unit tests of admission as a whole: the shape of a review, and which webhooks match.
+
 use super::*;
 use crate::kube_api::resources::{ResourceType, info_for};
 

@@ -1,5 +1,6 @@
 //! Admission of writes: server-side field validation, built-in validation as a dry run of
 //! the write, then the validating webhooks; their warnings become `Warning` headers.
+
 use std::sync::Arc;
 
 use axum::response::Response;
@@ -15,6 +16,7 @@ use crate::kube_api::error::ApiError;
 use crate::kube_api::openapi;
 use crate::kube_api::resources::{self, ResourceType};
 use crate::kube_api::store::PatchKind;
+
 /// Server-side field validation of a create, update or patch body against the kind's schema:
 /// `fieldValidation=Strict` refuses unknown fields, `Ignore` accepts them, `Warn` (the
 /// default) accepts them with a warning each. JSON patches are not checked.

@@ -1,5 +1,6 @@
 //! The verbs: list, watch, deletecollection and create on collections; get, replace,
 //! patch and delete on items, against the store.
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use crate::kube_api::resources::ResourceInfo;
 use crate::kube_api::store::{DeleteOpts, DeleteOutcome, ListOpts, PatchKind, WriteCtx};
 use crate::kube_api::table;
 use crate::kube_api::watch::{self, WatchControl, WatchRequest, partial_metadata};
+
 pub(super) fn dispatch(
     shared: &Arc<Shared>,
     path: &str,

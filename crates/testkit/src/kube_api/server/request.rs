@@ -1,4 +1,5 @@
 //! One request's inputs, and the query parameters and headers a handler reads from them.
+
 use std::collections::HashMap;
 
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use crate::kube_api::error::ApiError;
 use crate::kube_api::protobuf;
 use crate::kube_api::selector::{FieldSelector, Filter, LabelSelector};
 use crate::kube_api::table;
+
 /// One request's inputs.
 pub(super) struct Req<'a> {
     pub(super) method: &'a Method,

@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::kube_api::error::ApiError;
 use crate::kube_api::openapi;
 use crate::kube_api::resources::{self, ResourceInfo};
+
 /// A parsed request path.
 pub(super) enum Route {
     Doc(Value),

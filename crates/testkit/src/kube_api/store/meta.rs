@@ -5,6 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::kube_api::error::ApiError;
 use crate::kube_api::resources::ResourceInfo;
+
+/// The current time as a `metav1.Time` string.
 pub(crate) fn now_time() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

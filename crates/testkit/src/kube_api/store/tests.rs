@@ -1,5 +1,6 @@
 //! Unit tests of the store as a whole: versions, generations, paging, watch expiry,
 //! namespace cascades.
+
 use super::*;
 
 fn store() -> Store {

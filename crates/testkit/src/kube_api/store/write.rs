@@ -16,6 +16,7 @@ use crate::kube_api::managed::{self, Scope, Writer};
 use crate::kube_api::merge;
 use crate::kube_api::resources::{ResourceInfo, ResourceType};
 use crate::kube_api::strategy::{self, Allocator};
+
 pub(super) enum Managed {
     /// Track a non-apply write.
     Track,
