@@ -42,7 +42,9 @@ pub struct Report {
     /// The parsed Service; `Some` exactly when `errors` is empty.
     pub spec: Option<LbSpec>,
     /// Every broken rule, in a stable order (metadata, spec fields, annotations in
-    /// [`keys::TABLE`](crate::keys::TABLE) order, then rules across keys).
+    /// [`keys::TABLE`] order, then rules across keys).
+    ///
+    /// [`keys::TABLE`]: crate::keys::TABLE
     pub errors: Vec<AnnotationError>,
     /// Every warning, in a stable order.
     pub warnings: Vec<Warning>,
@@ -63,8 +65,8 @@ impl Report {
 
 /// Parses a Service of type LoadBalancer into an [`LbSpec`], or reports every error at once.
 ///
-/// Reads the annotations of [`keys::TABLE`](crate::keys::TABLE) and the spec fields `type`, `loadBalancerClass`,
-/// `ports`, `loadBalancerSourceRanges` (or the legacy annotation [`keys::SOURCE_RANGES`](crate::keys::SOURCE_RANGES) when
+/// Reads the annotations of [`keys::TABLE`] and the spec fields `type`, `loadBalancerClass`,
+/// `ports`, `loadBalancerSourceRanges` (or the legacy annotation [`keys::SOURCE_RANGES`] when
 /// the field is empty), `externalTrafficPolicy`, `healthCheckNodePort`, `sessionAffinity`,
 /// `loadBalancerIP`, `ipFamilies` and `allocateLoadBalancerNodePorts`. Absent annotations take
 /// their value from `defaults` (the cloud configuration) or the table's default.
@@ -75,6 +77,9 @@ impl Report {
 /// other than LoadBalancer, no ports, duplicate ports, bad CIDRs. Never only the first.
 ///
 /// Pure and total: it never panics, whatever the input.
+///
+/// [`keys::TABLE`]: crate::keys::TABLE
+/// [`keys::SOURCE_RANGES`]: crate::keys::SOURCE_RANGES
 pub fn parse(svc: &Service, defaults: &Defaults) -> Result<Parsed, Vec<AnnotationError>> {
     parse_report(svc, defaults).into_result()
 }
