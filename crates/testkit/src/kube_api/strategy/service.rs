@@ -1,256 +1,14 @@
-//! Per-kind behaviour on create and update: defaulting, allocation and validation,
-//! following the API server's registry strategies for the fields kks-lb relies on.
+//! Service defaulting, ClusterIP/NodePort allocation and validation, with the API server's
+//! field paths and messages.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use serde_json::{Map, Value, json};
 
-use super::resources::{ResourceInfo, ResourceType};
+use super::{Allocator, Causes, NODE_PORT_MAX, NODE_PORT_MIN};
 
-/// First and last NodePort of the default service-node-port-range.
-pub(crate) const NODE_PORT_MIN: u16 = 30000;
-/// Last NodePort of the default service-node-port-range.
-pub(crate) const NODE_PORT_MAX: u16 = 32767;
-const SERVICE_CIDR_BASE: u32 = u32::from_be_bytes([10, 96, 0, 0]);
-const SERVICE_CIDR_SIZE: u32 = 1 << 20;
-
-/// Cluster-wide allocations a Service write must respect.
-#[derive(Debug)]
-pub(crate) struct Allocator {
-    /// NodePorts (incl. health-check NodePorts) used by other Services.
-    pub used_ports: BTreeSet<i64>,
-    /// ClusterIPs used by other Services.
-    pub used_ips: BTreeSet<String>,
-    /// Rotating cursors, kept by the store so freed values are not reused at once.
-    pub next_port: u16,
-    pub next_ip: u32,
-}
-
-impl Allocator {
-    fn node_port(&mut self) -> Option<i64> {
-        let span = u32::from(NODE_PORT_MAX - NODE_PORT_MIN) + 1;
-        for _ in 0..span {
-            let candidate = i64::from(self.next_port);
-            self.next_port = if self.next_port >= NODE_PORT_MAX {
-                NODE_PORT_MIN
-            } else {
-                self.next_port + 1
-            };
-            if self.used_ports.insert(candidate) {
-                return Some(candidate);
-            }
-        }
-        None
-    }
-
-    fn cluster_ip(&mut self) -> Option<String> {
-        for _ in 0..SERVICE_CIDR_SIZE {
-            let offset = self.next_ip;
-            self.next_ip = if offset + 2 >= SERVICE_CIDR_SIZE {
-                10
-            } else {
-                offset + 1
-            };
-            let ip = Ipv4Addr::from(SERVICE_CIDR_BASE + offset).to_string();
-            if self.used_ips.insert(ip.clone()) {
-                return Some(ip);
-            }
-        }
-        None
-    }
-}
-
-/// Validation failures, each `field: message` as in the API server's `Invalid` causes.
-pub(crate) type Causes = Vec<String>;
-
-/// The API server's limit on the total size of an object's annotations (keys and values).
-const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
-
-/// Validates metadata common to all kinds.
-pub(crate) fn validate_meta(info: &ResourceInfo, obj: &Value, causes: &mut Causes) {
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-    let ok = if info.ty == ResourceType::SERVICES {
-        is_dns1035_label(name)
-    } else {
-        is_dns_subdomain(name)
-    };
-    if !ok {
-        causes.push(format!(
-            "metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 name must consist of lower case alphanumeric characters, '-' or '.'"
-        ));
-    }
-    if let Some(annotations) = obj["metadata"]["annotations"].as_object() {
-        let total: usize = annotations
-            .iter()
-            .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
-            .sum();
-        if total > ANNOTATIONS_MAX_BYTES {
-            causes.push(format!(
-                "metadata.annotations: Too long: may not be more than {ANNOTATIONS_MAX_BYTES} bytes"
-            ));
-        }
-    }
-    if let Some(labels) = obj["metadata"]["labels"].as_object() {
-        for (key, value) in labels {
-            let value = value.as_str().unwrap_or_default();
-            if !is_qualified_name(key) {
-                causes.push(format!(
-                    "metadata.labels: Invalid value: \"{key}\": name part must consist of alphanumeric characters, '-', '_' or '.'"
-                ));
-            }
-            if !is_label_value(value) {
-                causes.push(format!(
-                    "metadata.labels: Invalid value: \"{value}\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (at most 63)"
-                ));
-            }
-        }
-    }
-}
-
-fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !part.starts_with('-')
-                && !part.ends_with('-')
-        })
-}
-
-fn is_dns1035_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && !s.ends_with('-')
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-fn is_label_value(s: &str) -> bool {
-    s.is_empty()
-        || (s.len() <= 63
-            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-}
-
-fn is_qualified_name(s: &str) -> bool {
-    let (prefix, name) = match s.rsplit_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, s),
-    };
-    prefix.is_none_or(is_dns_subdomain) && !name.is_empty() && is_label_value(name)
-}
-
-/// Prepares a new object of `info`'s kind (defaults, allocation, status reset).
-pub(crate) fn prepare_create(
-    info: &ResourceInfo,
-    obj: &mut Value,
-    keep_status: bool,
-    alloc: &mut Allocator,
-) -> Causes {
-    let mut causes = Causes::new();
-    validate_meta(info, obj, &mut causes);
-    match info.ty {
-        ResourceType::SERVICES => {
-            prepare_service(None, obj, alloc, &mut causes);
-            if !keep_status {
-                set(obj, "status", json!({ "loadBalancer": {} }));
-            }
-        }
-        ResourceType::NAMESPACES => {
-            let name = obj["metadata"]["name"].clone();
-            if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-                let labels = meta
-                    .entry("labels")
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if let Some(labels) = labels.as_object_mut() {
-                    labels.insert("kubernetes.io/metadata.name".into(), name);
-                }
-            }
-            if !keep_status {
-                set(obj, "status", json!({ "phase": "Active" }));
-            }
-        }
-        ResourceType::EVENTS_V1 => validate_event_v1(obj, &mut causes),
-        ResourceType::ENDPOINT_SLICES => validate_endpoint_slice(obj, &mut causes),
-        _ => {}
-    }
-    causes
-}
-
-/// Prepares an update of an existing object (`new` already carries the old status or
-/// spec as the subresource requires).
-pub(crate) fn prepare_update(
-    info: &ResourceInfo,
-    old: &Value,
-    new: &mut Value,
-    alloc: &mut Allocator,
-) -> Causes {
-    let mut causes = Causes::new();
-    validate_meta(info, new, &mut causes);
-    match info.ty {
-        ResourceType::SERVICES => prepare_service(Some(old), new, alloc, &mut causes),
-        ResourceType::EVENTS_V1 => validate_event_v1(new, &mut causes),
-        ResourceType::ENDPOINT_SLICES => validate_endpoint_slice(new, &mut causes),
-        _ => {}
-    }
-    causes
-}
-
-fn set(obj: &mut Value, key: &str, value: Value) {
-    if let Some(map) = obj.as_object_mut() {
-        map.insert(key.into(), value);
-    }
-}
-
-fn validate_event_v1(ev: &Value, causes: &mut Causes) {
-    for field in [
-        "reportingController",
-        "reportingInstance",
-        "action",
-        "reason",
-    ] {
-        if ev[field].as_str().is_none_or(str::is_empty) {
-            causes.push(format!("{field}: Required value"));
-        }
-    }
-    for field in ["action", "reason"] {
-        if ev[field].as_str().is_some_and(|s| s.len() > 128) {
-            causes.push(format!("{field}: Too long: may not be more than 128 bytes"));
-        }
-    }
-    if ev["eventTime"].is_null() {
-        causes.push("eventTime: Required value".into());
-    }
-    match ev["type"].as_str() {
-        Some("Normal" | "Warning") => {}
-        other => causes.push(format!(
-            "type: Unsupported value: {:?}: supported values: \"Normal\", \"Warning\"",
-            other.unwrap_or_default()
-        )),
-    }
-    if ev["note"].as_str().is_some_and(|n| n.len() > 1024) {
-        causes.push("note: Too long: may not be more than 1024 bytes".into());
-    }
-}
-
-fn validate_endpoint_slice(slice: &Value, causes: &mut Causes) {
-    match slice["addressType"].as_str() {
-        Some("IPv4" | "IPv6" | "FQDN") => {}
-        None => causes.push("addressType: Required value".into()),
-        Some(other) => causes.push(format!(
-            "addressType: Unsupported value: \"{other}\": supported values: \"FQDN\", \"IPv4\", \"IPv6\""
-        )),
-    }
-}
-
-fn node_ports_wanted(spec: &Map<String, Value>) -> bool {
+pub(super) fn node_ports_wanted(spec: &Map<String, Value>) -> bool {
     match spec.get("type").and_then(Value::as_str) {
         Some("NodePort") => true,
         Some("LoadBalancer") => spec
@@ -261,19 +19,19 @@ fn node_ports_wanted(spec: &Map<String, Value>) -> bool {
     }
 }
 
-fn port_key(port: &Value) -> (Option<i64>, String) {
+pub(super) fn port_key(port: &Value) -> (Option<i64>, String) {
     (
         port["port"].as_i64(),
         port["protocol"].as_str().unwrap_or("TCP").to_string(),
     )
 }
 
-fn has_node_port(port: &Value) -> bool {
+pub(super) fn has_node_port(port: &Value) -> bool {
     port["nodePort"].as_i64().is_some_and(|p| p != 0)
 }
 
 /// A port as the API server prints a duplicate (its internal type, as JSON).
-fn go_service_port(p: &Map<String, Value>) -> String {
+pub(super) fn go_service_port(p: &Map<String, Value>) -> String {
     let field = |key: &str, default: Value| p.get(key).cloned().unwrap_or(default).to_string();
     format!(
         "{{\"Name\":{},\"Protocol\":{},\"AppProtocol\":{},\"Port\":{},\"TargetPort\":{},\"NodePort\":{}}}",
@@ -287,7 +45,7 @@ fn go_service_port(p: &Map<String, Value>) -> String {
 }
 
 /// Service defaulting, ClusterIP/NodePort allocation and validation.
-fn prepare_service(
+pub(super) fn prepare_service(
     old: Option<&Value>,
     svc: &mut Value,
     alloc: &mut Allocator,
@@ -641,114 +399,5 @@ fn prepare_service(
         spec.entry("ipFamilies").or_insert_with(|| json!(["IPv4"]));
         spec.entry("ipFamilyPolicy")
             .or_insert_with(|| "SingleStack".into());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::resources::info_for;
-    use super::*;
-
-    fn alloc() -> Allocator {
-        Allocator {
-            used_ports: BTreeSet::new(),
-            used_ips: BTreeSet::new(),
-            next_port: NODE_PORT_MIN,
-            next_ip: 10,
-        }
-    }
-
-    fn svc(spec: Value) -> Value {
-        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"}, "spec": spec})
-    }
-
-    fn services() -> &'static ResourceInfo {
-        info_for(ResourceType::SERVICES).unwrap()
-    }
-
-    #[test]
-    fn load_balancer_service_gets_defaults_and_node_ports() {
-        let mut a = alloc();
-        let mut s = svc(
-            json!({"type": "LoadBalancer", "externalTrafficPolicy": "Local", "ports": [{"name": "http", "port": 80}, {"name": "dns", "port": 53, "protocol": "UDP"}]}),
-        );
-        let causes = prepare_create(services(), &mut s, false, &mut a);
-        assert!(causes.is_empty(), "{causes:?}");
-        let spec = &s["spec"];
-        assert_eq!(spec["clusterIP"], "10.96.0.10");
-        assert_eq!(spec["clusterIPs"], json!(["10.96.0.10"]));
-        assert_eq!(spec["ports"][0]["protocol"], "TCP");
-        assert_eq!(spec["ports"][0]["targetPort"], 80);
-        assert_eq!(spec["ports"][0]["nodePort"], 30000);
-        assert_eq!(spec["ports"][1]["nodePort"], 30001);
-        assert_eq!(spec["healthCheckNodePort"], 30002);
-        assert_eq!(spec["sessionAffinity"], "None");
-        assert_eq!(spec["ipFamilies"], json!(["IPv4"]));
-        assert_eq!(spec["allocateLoadBalancerNodePorts"], true);
-        assert_eq!(s["status"], json!({"loadBalancer": {}}));
-    }
-
-    #[test]
-    fn switching_to_cluster_ip_releases_node_ports_and_keeps_cluster_ip() {
-        let mut a = alloc();
-        let mut old = svc(json!({"type": "LoadBalancer", "ports": [{"port": 80}]}));
-        assert!(prepare_create(services(), &mut old, false, &mut a).is_empty());
-        let mut new = svc(json!({"type": "ClusterIP", "ports": [{"port": 80, "nodePort": 30000}]}));
-        let causes = prepare_update(services(), &old, &mut new, &mut a);
-        assert!(causes.is_empty(), "{causes:?}");
-        assert!(new["spec"]["ports"][0].get("nodePort").is_none());
-        assert!(new["spec"].get("externalTrafficPolicy").is_none());
-        assert_eq!(new["spec"]["clusterIP"], old["spec"]["clusterIP"]);
-    }
-
-    #[test]
-    fn update_keeps_allocated_node_ports_when_omitted() {
-        let mut a = alloc();
-        let mut old = svc(json!({"type": "NodePort", "ports": [{"port": 80}]}));
-        assert!(prepare_create(services(), &mut old, false, &mut a).is_empty());
-        let mut new = svc(json!({"type": "NodePort", "ports": [{"port": 80}]}));
-        let mut a2 = alloc();
-        assert!(prepare_update(services(), &old, &mut new, &mut a2).is_empty());
-        assert_eq!(
-            new["spec"]["ports"][0]["nodePort"],
-            old["spec"]["ports"][0]["nodePort"]
-        );
-    }
-
-    #[test]
-    fn invalid_services_name_the_field_and_rule() {
-        let mut a = alloc();
-        a.used_ports.insert(30080);
-        let mut s = svc(
-            json!({"type": "NodePort", "ports": [{"port": 0}, {"port": 81, "nodePort": 30080}]}),
-        );
-        let causes = prepare_create(services(), &mut s, false, &mut a);
-        let text = causes.join("\n");
-        assert!(
-            text.contains("spec.ports[0].port: Invalid value: 0"),
-            "{text}"
-        );
-        assert!(
-            text.contains("spec.ports[0].name: Required value"),
-            "{text}"
-        );
-        assert!(
-            text.contains("30080: provided port is already allocated"),
-            "{text}"
-        );
-        let mut bad_ip = svc(json!({"clusterIP": "10.96.0.10", "ports": [{"port": 80}]}));
-        a.used_ips.insert("10.96.0.10".into());
-        let causes = prepare_create(services(), &mut bad_ip, false, &mut a);
-        assert!(causes.join("").contains("provided IP is already allocated"));
-    }
-
-    #[test]
-    fn changing_cluster_ip_is_refused() {
-        let mut a = alloc();
-        let mut old = svc(json!({"ports": [{"port": 80}]}));
-        assert!(prepare_create(services(), &mut old, false, &mut a).is_empty());
-        let mut new = svc(json!({"clusterIP": "10.96.9.9", "ports": [{"port": 80}]}));
-        let causes = prepare_update(services(), &old, &mut new, &mut a);
-        assert!(causes.join("").contains("may not change once set"));
     }
 }
