@@ -11,13 +11,13 @@ use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::Node;
 use kks_lb_annotations::{Defaults, parse_report};
+use kks_lb_controller::cloud_config;
 use kks_lb_octavia_model::{HealthMonitor, Listener, Pool, Topology};
 use kks_lb_planner::{ApiVersion, Capabilities, ClusterConfig, Plan, Step, adapt, desired, plan};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::{Output, exit, input};
-use crate::cloud_config;
 
 /// Flags of `kks-lb plan`.
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@
 //! (SIGINT) stops it with exit code 0.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg(feature = "demo")]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
