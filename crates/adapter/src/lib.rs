@@ -7,11 +7,18 @@
 //!   pool) shared by Octavia and Neutron calls, with a per-call timeout, a global token bucket
 //!   and re-authentication.
 //! - [`capabilities`]: Octavia's maximum API version and providers, as planner data.
-//! - [`observe`]: finds a Service's load balancer by id or name, verifies ownership tags before
+//! - [`mod@observe`]: finds a Service's load balancer by id or name, verifies ownership tags before
 //!   anything else, and reads the whole tree with one filtered list call per kind.
 //! - [`execute`]: runs a planner `Plan` step by step, waiting for ACTIVE between mutations of
 //!   one load balancer, retrying what is retryable, one plan at a time per load balancer.
 //! - [`poller`]: one list call per tick answers every wait for ACTIVE.
+//! - [`mod@inventory`]: every load balancer and floating IP of a cluster, for orphan collection and
+//!   `kks-lb audit`.
+//! - [`pacing`]: backoff with jitter and the token bucket, on tokio's clock.
+//! - [`error`]: what can go wrong talking to OpenStack, classified for retries and Events.
+//! - [`accounting`]: the call-count scenarios of `docs/benchmarks.md`.
+
+#![deny(missing_docs)]
 
 pub mod accounting;
 pub mod capabilities;
