@@ -19,7 +19,7 @@ fn root() -> PathBuf {
 }
 
 fn example(path: &str) -> Service {
-    serde_yaml::from_str(&std::fs::read_to_string(root().join(path)).unwrap()).unwrap()
+    serde_yaml_ng::from_str(&std::fs::read_to_string(root().join(path)).unwrap()).unwrap()
 }
 
 async fn refusal(api: &Api<Service>, svc: &Service) -> kube::core::Status {

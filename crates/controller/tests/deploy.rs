@@ -13,9 +13,9 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn yaml_docs(file: &str) -> Vec<serde_yaml::Value> {
+fn yaml_docs(file: &str) -> Vec<serde_yaml_ng::Value> {
     let text = std::fs::read_to_string(root().join("deploy").join(file)).unwrap();
-    serde_yaml::Deserializer::from_str(&text)
+    serde_yaml_ng::Deserializer::from_str(&text)
         .map(|d| serde::Deserialize::deserialize(d).unwrap())
         .collect()
 }
@@ -23,7 +23,7 @@ fn yaml_docs(file: &str) -> Vec<serde_yaml::Value> {
 #[test]
 fn the_deployment_passes_flags_the_controller_accepts() {
     let docs = yaml_docs("deployment.yaml");
-    let deployment: Deployment = serde_yaml::from_value(docs[0].clone()).unwrap();
+    let deployment: Deployment = serde_yaml_ng::from_value(docs[0].clone()).unwrap();
     let spec = deployment.spec.unwrap();
     assert_eq!(spec.replicas, Some(2));
     let container = &spec.template.spec.unwrap().containers[0];
@@ -51,7 +51,7 @@ fn the_deployment_passes_flags_the_controller_accepts() {
 #[test]
 fn rbac_grants_what_the_controller_uses_and_no_more() {
     let docs = yaml_docs("rbac.yaml");
-    let role: ClusterRole = serde_yaml::from_value(docs[0].clone()).unwrap();
+    let role: ClusterRole = serde_yaml_ng::from_value(docs[0].clone()).unwrap();
     let rules = role.rules.unwrap();
     let allows = |group: &str, resource: &str, verb: &str| {
         rules.iter().any(|r| {
@@ -88,7 +88,7 @@ fn rbac_grants_what_the_controller_uses_and_no_more() {
             "no secrets access"
         );
     }
-    let lease: Role = serde_yaml::from_value(docs[2].clone()).unwrap();
+    let lease: Role = serde_yaml_ng::from_value(docs[2].clone()).unwrap();
     assert_eq!(lease.metadata.namespace.as_deref(), Some("kube-system"));
     assert!(
         lease

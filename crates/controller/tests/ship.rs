@@ -17,7 +17,7 @@ use kks_lb_controller::config::ControllerArgs;
 use kks_lb_controller::run::run;
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr, VectorSelector};
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 use tokio_util::sync::CancellationToken;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -31,7 +31,7 @@ fn read(path: &str) -> String {
 }
 
 fn yaml(path: &str) -> Value {
-    serde_yaml::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    serde_yaml_ng::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// The revision `build.rs` stamps: `KKS_LB_REVISION`, else git, else `unknown`.

@@ -345,7 +345,7 @@ async fn keep(
     .map_err(|e| e.to_string())?;
     tokio::spawn(webhook);
     kube.route_webhook_service("kube-system", "kks-lb-webhook", addr);
-    let mut config: serde_json::Value = serde_yaml::from_str(WEBHOOK_CONFIGURATION)
+    let mut config: serde_json::Value = serde_yaml_ng::from_str(WEBHOOK_CONFIGURATION)
         .map_err(|e| format!("deploy/webhook/validatingwebhookconfiguration.yaml: {e}"))?;
     config["webhooks"][0]["clientConfig"]["caBundle"] = cert::ca_bundle(&pair.ca_pem).into();
     kube.create_value(

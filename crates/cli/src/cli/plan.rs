@@ -241,7 +241,7 @@ fn read_observed(path: &std::path::Path) -> Result<Topology, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let value: Value = serde_json::from_str(&text)
-        .or_else(|_| serde_yaml::from_str(&text))
+        .or_else(|_| serde_yaml_ng::from_str(&text))
         .map_err(|e| format!("{}: not JSON or YAML: {e}", path.display()))?;
     // Accept a whole `kks-lb plan -o json` output too: its `desired` is the topology.
     let value = match value.get("desired") {

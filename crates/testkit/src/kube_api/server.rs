@@ -323,7 +323,7 @@ fn field_validation(
     }
     let Some(body) = serde_json::from_slice::<Value>(req.body)
         .ok()
-        .or_else(|| serde_yaml::from_slice::<Value>(req.body).ok())
+        .or_else(|| serde_yaml_ng::from_slice::<Value>(req.body).ok())
     else {
         return Ok(Vec::new());
     };
@@ -678,7 +678,7 @@ fn item(
                         ));
                     }
                     serde_json::from_slice(req.body).or_else(|_| {
-                        serde_yaml::from_slice::<Value>(req.body)
+                        serde_yaml_ng::from_slice::<Value>(req.body)
                             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
                     })?
                 }
