@@ -33,7 +33,7 @@ pub mod poller;
 pub use capabilities::{CapabilitiesCache, discover};
 pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
 pub use error::{Error, Result, Service};
-pub use execute::{ExecuteConfig, Executor, Outcome};
+pub use execute::{ExecuteConfig, Execution, Executor, Outcome, StepTiming};
 pub use inventory::{CloudObject, Kind, Scope, inventory};
 pub use observe::{
     Observation, Ownership, observe, observe_for_delete, observe_stamped, observe_with,

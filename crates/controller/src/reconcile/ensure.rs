@@ -1,10 +1,8 @@
 //! Apply for a Service kks-lb handles: parse → desired → observe → plan → execute → status,
 //! annotations and Events.
 
-use std::time::Instant as StdInstant;
-
 use k8s_openapi::api::core::v1::Service;
-use kks_lb_adapter::{Observation, Outcome, Ownership, observe_stamped};
+use kks_lb_adapter::{Execution, Observation, Outcome, Ownership, observe_stamped};
 use kks_lb_annotations::{AnnotationError, parse_report};
 use kks_lb_octavia_model::Topology;
 use kks_lb_planner::{
@@ -148,10 +146,12 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
     if changes {
         announce(ctx, svc, &name, &plan, observed.as_ref()).await?;
     }
-    let started = StdInstant::now();
-    let result = ctx.executor.execute(&name, &plan, observed.as_ref()).await;
-    record_steps(ctx, &plan, result.as_ref().err(), started);
-    let outcome = result.map_err(|source| Error::Execute {
+    let execution = ctx
+        .executor
+        .execute_timed(&name, &plan, observed.as_ref())
+        .await;
+    record_steps(ctx, &plan, &execution);
+    let outcome = execution.result.map_err(|source| Error::Execute {
         action: if creating { "create" } else { "update" },
         lb: name.clone(),
         source,
@@ -392,26 +392,18 @@ async fn finished(
     ctx.events.publish(svc, &note).await;
 }
 
-/// Counts the plan's steps in the step metrics. The executor runs a plan as a whole, so each
-/// step is observed with the plan's average time; a failed step is `error`, later ones
-/// `skipped`.
-pub(super) fn record_steps(
-    ctx: &Context,
-    plan: &Plan,
-    err: Option<&kks_lb_adapter::Error>,
-    started: StdInstant,
-) {
+/// Counts the plan's steps in the step metrics, each timed with its own duration as the
+/// executor measured it; a failed step is `error`, later ones `skipped` (counted, not timed).
+pub(super) fn record_steps(ctx: &Context, plan: &Plan, execution: &Execution) {
     if plan.steps.is_empty() {
         return;
     }
-    let failed_at = err.map(|e| match e {
+    let failed_at = execution.result.as_ref().err().map(|e| match e {
         kks_lb_adapter::Error::Step { step, .. }
         | kks_lb_adapter::Error::LoadBalancerFailed { step, .. }
         | kks_lb_adapter::Error::UnresolvedReference { step, .. } => *step,
         _ => plan.steps.len(),
     });
-    let steps = u32::try_from(plan.steps.len()).unwrap_or(u32::MAX);
-    let each = started.elapsed().as_secs_f64() / f64::from(steps);
     for (i, step) in plan.steps.iter().enumerate() {
         let n = i + 1;
         let outcome = match failed_at {
@@ -420,6 +412,11 @@ pub(super) fn record_steps(
             Some(f) if n == f => "error",
             Some(_) => "skipped",
         };
-        ctx.metrics.step(step.op(), outcome, each);
+        let seconds = execution
+            .steps
+            .iter()
+            .find(|t| t.step == n)
+            .map(|t| t.duration.as_secs_f64());
+        ctx.metrics.step(step.op(), outcome, seconds);
     }
 }

@@ -1,8 +1,6 @@
 //! Cleanup (the Service is being deleted) and release (it stopped being a LoadBalancer
 //! Service of our class): the load balancer goes, then what kks-lb wrote on the Service.
 
-use std::time::Instant as StdInstant;
-
 use k8s_openapi::api::core::v1::Service;
 use kks_lb_adapter::{Observation, Ownership, observe_for_delete};
 use kks_lb_annotations::lenient;
@@ -57,10 +55,12 @@ pub(super) async fn delete_observed(
     ctx.events
         .publish(svc, &Note::new(Reason::DeletingLoadBalancer, message))
         .await;
-    let started = StdInstant::now();
-    let result = ctx.executor.execute(&name, &plan, Some(&observed)).await;
-    super::ensure::record_steps(ctx, &plan, result.as_ref().err(), started);
-    result.map_err(|source| Error::Execute {
+    let execution = ctx
+        .executor
+        .execute_timed(&name, &plan, Some(&observed))
+        .await;
+    super::ensure::record_steps(ctx, &plan, &execution);
+    execution.result.map_err(|source| Error::Execute {
         action: "delete",
         lb: name.clone(),
         source,
