@@ -21,7 +21,7 @@ if [ -z "$minor" ] || [ "$minor" -lt 27 ]; then
   exit 0
 fi
 
-cargo build --locked -q -p kks-lb-controller --bin kks-lb
+cargo build --locked -q -p kks-lb --bin kks-lb
 work=$(mktemp -d)
 export KUBECONFIG="$work/kubeconfig"
 ./target/debug/kks-lb demo --keep --create-delay-ms 200 --timeout-secs 60 --kubeconfig "$KUBECONFIG" >"$work/demo.out" 2>&1 &

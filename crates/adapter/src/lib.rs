@@ -7,7 +7,7 @@
 //!   pool) shared by Octavia and Neutron calls, with a per-call timeout, a global token bucket
 //!   and re-authentication.
 //! - [`capabilities`]: Octavia's maximum API version and providers, as planner data.
-//! - [`observe`]: finds a Service's load balancer by id or name, verifies ownership tags before
+//! - [`mod@observe`]: finds a Service's load balancer by id or name, verifies ownership tags before
 //!   anything else, and reads the whole tree with one filtered list call per kind.
 //! - [`execute`]: runs a planner `Plan` step by step, waiting for ACTIVE between mutations of
 //!   one load balancer, retrying what is retryable, one plan at a time per load balancer.
@@ -15,6 +15,13 @@
 //! - [`health`]: every member's operating status from one status-tree read.
 //! - [`capacity`]: the cluster subnet's address usage (network IP availability, or the
 //!   subnet's ports), read only when a subnet is full and for the gauge.
+//! - [`mod@inventory`]: every load balancer and floating IP of a cluster, for orphan collection and
+//!   `kks-lb audit`.
+//! - [`pacing`]: backoff with jitter and the token bucket, on tokio's clock.
+//! - [`error`]: what can go wrong talking to OpenStack, classified for retries and Events.
+//! - [`accounting`]: the call-count scenarios of `docs/benchmarks.md`.
+
+#![deny(missing_docs)]
 
 pub mod accounting;
 pub mod capabilities;
@@ -32,7 +39,7 @@ pub use capabilities::{CapabilitiesCache, discover};
 pub use capacity::{SubnetRef, SubnetUsage, UsageSource, subnet_usage};
 pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
 pub use error::{Error, Result, Service};
-pub use execute::{ExecuteConfig, Executor, Outcome};
+pub use execute::{ExecuteConfig, Execution, Executor, Outcome, StepTiming};
 pub use health::{MemberState, MemberStatuses, member_statuses};
 pub use inventory::{CloudObject, Kind, Scope, inventory};
 pub use observe::{

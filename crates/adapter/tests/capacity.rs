@@ -14,7 +14,7 @@ use kks_lb_testkit::fixtures::nodes;
 use kks_lb_testkit::openstack::EmulatorConfig;
 
 fn spec(name: &str) -> LbSpec {
-    let svc: Service = serde_yaml::from_str(&format!(
+    let svc: Service = serde_yaml_ng::from_str(&format!(
         "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: shop, uid: uid-{name}}}\n\
          spec:\n  type: LoadBalancer\n  ports:\n  - {{name: http, port: 80, nodePort: 30080}}\n"
     ))

@@ -11,7 +11,7 @@ use kks_lb_annotations::{Defaults, parse};
 use kks_lb_testkit::fixtures::nodes;
 
 fn spec(i: usize) -> kks_lb_annotations::LbSpec {
-    let svc: Service = serde_yaml::from_str(&format!(
+    let svc: Service = serde_yaml_ng::from_str(&format!(
         "apiVersion: v1\nkind: Service\nmetadata: {{name: web{i}, namespace: shop, uid: u{i}}}\nspec:\n  type: LoadBalancer\n  ports:\n  - {{name: http, port: 80, nodePort: 30080}}\n"
     ))
     .unwrap();

@@ -11,7 +11,7 @@
 //!   observation alone, **with no OpenStack call**.
 //! - `DEGRADED` or `ERROR`: one `GET /v2/lbaas/loadbalancers/{id}/status` (the status tree)
 //!   gives every member's status with its address; the address names the node (members are
-//!   named after their nodes, [`kks_lb_planner::desired`]).
+//!   named after their nodes, [`kks_lb_planner::desired()`]).
 //! - `OFFLINE` (or anything else): the load balancer itself reports no health (a new amphora
 //!   before its first heartbeat, a disabled load balancer, a cloud without a health manager);
 //!   its members' statuses mean nothing then. The condition is `Unknown`, with no call.

@@ -21,6 +21,10 @@
 //! | `kks_lb_members` | gauge | `service` (`<namespace>/<name>`), `state` ([`MEMBER_STATES`]) |
 //! | `kks_lb_subnet_addresses` | gauge | `subnet` (its id), `state` (`used`, `total`) | (the cluster subnet's allocation pools; read at most once per resync, and when a create meets a full subnet)
 //!
+//! `kks_lb_step_duration_seconds` observes each step's own time as the executor measured it
+//! (`kks_lb_adapter::StepTiming`: its call and the wait for ACTIVE its mutation caused); steps
+//! that did not run are counted in `kks_lb_plan_steps_total` only.
+//!
 //! `kks_lb_services` counts the LoadBalancer Services this replica reconciles by the status of
 //! their `LoadBalancerReady` condition as last written (a follower reports 0 for both). The
 //! alerts in `deploy/monitoring/` use these names; a test scrapes a running controller and
@@ -224,7 +228,7 @@ impl Metrics {
         );
         registry.register(
             "kks_lb_step_duration_seconds",
-            "Time one plan step took, including waits for ACTIVE",
+            "Time one plan step took: its call and the wait for ACTIVE its mutation caused",
             inner.step_duration.clone(),
         );
         registry.register(
@@ -326,17 +330,20 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts one executed plan step (`op` is the step kind, `outcome` e.g. `ok`/`error`)
-    /// and observes how long it took.
-    pub fn step(&self, op: &'static str, outcome: &'static str, seconds: f64) {
+    /// Counts one plan step (`op` is the step kind, `outcome` `ok`, `error` or `skipped`) and
+    /// observes how long it took, when it ran (`seconds`: the executor's
+    /// `kks_lb_adapter::StepTiming` of this step).
+    pub fn step(&self, op: &'static str, outcome: &'static str, seconds: Option<f64>) {
         self.inner
             .steps
             .get_or_create(&StepLabels { op, outcome })
             .inc();
-        self.inner
-            .step_duration
-            .get_or_create(&OpLabels { op })
-            .observe(seconds);
+        if let Some(seconds) = seconds {
+            self.inner
+                .step_duration
+                .get_or_create(&OpLabels { op })
+                .observe(seconds);
+        }
     }
 
     /// Sets how many load balancers currently have `status` (e.g. `ACTIVE`, `ERROR`).
@@ -556,8 +563,10 @@ mod tests {
     #[test]
     fn steps_are_counted_by_op_and_outcome_and_timed_by_op() {
         let (registry, metrics) = setup();
-        metrics.step("create_listener", "ok", 0.2);
-        metrics.step("create_listener", "error", 3.0);
+        metrics.step("create_listener", "ok", Some(0.2));
+        metrics.step("create_listener", "error", Some(3.0));
+        // A skipped step is counted, never timed.
+        metrics.step("create_listener", "skipped", None);
         let out = text(&registry);
         assert!(
             has_line(
@@ -570,6 +579,13 @@ mod tests {
             has_line(
                 &out,
                 "kks_lb_plan_steps_total{op=\"create_listener\",outcome=\"error\"} 1"
+            ),
+            "{out}"
+        );
+        assert!(
+            has_line(
+                &out,
+                "kks_lb_plan_steps_total{op=\"create_listener\",outcome=\"skipped\"} 1"
             ),
             "{out}"
         );
@@ -714,7 +730,7 @@ mod tests {
         let (registry, metrics) = setup();
         drop(metrics.reconcile_timer());
         metrics.reconcile_error("Reason");
-        metrics.step("create_pool", "ok", 0.1);
+        metrics.step("create_pool", "ok", Some(0.1));
         metrics.set_load_balancers("ACTIVE", 1);
         metrics.orphan_deleted("floatingip");
         metrics.set_members("shop/web", |_| 1);

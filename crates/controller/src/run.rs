@@ -143,7 +143,8 @@ pub async fn run(args: ControllerArgs, shutdown: CancellationToken) -> Result<()
     run_with(kube, cloud, settings, shutdown).await
 }
 
-pub(crate) async fn kube_client(args: &ControllerArgs) -> Result<Client, RunError> {
+/// A Kubernetes client from `--kubeconfig`, else the in-cluster or default configuration.
+pub async fn kube_client(args: &ControllerArgs) -> Result<Client, RunError> {
     let cfg = match &args.kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)
@@ -159,7 +160,8 @@ pub(crate) async fn kube_client(args: &ControllerArgs) -> Result<Client, RunErro
     Client::try_from(cfg).map_err(RunError::KubeClient)
 }
 
-pub(crate) async fn kube_system_uid(kube: &Client) -> Result<String, RunError> {
+/// The UID of the `kube-system` Namespace: the cluster id when none is configured.
+pub async fn kube_system_uid(kube: &Client) -> Result<String, RunError> {
     let ns = Api::<Namespace>::all(kube.clone())
         .get("kube-system")
         .await

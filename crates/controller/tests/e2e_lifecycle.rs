@@ -80,7 +80,7 @@ async fn an_internal_service_reports_its_vip_and_gets_no_floating_ip() {
 
 fn example(path: &str) -> Service {
     let text = std::fs::read_to_string(path).unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    serde_yaml_ng::from_str(&text).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

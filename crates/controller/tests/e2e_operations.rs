@@ -287,6 +287,22 @@ async fn the_entry_point_runs_from_cloud_conf_and_kubeconfig_and_serves_metrics_
         metrics.contains("kks_lb_plan_steps_total{op=\"create_loadbalancer\",outcome=\"ok\"}"),
         "{metrics}"
     );
+    // Each step is timed on its own: a create carries the load balancer's provisioning (the
+    // emulator's create delay), not a share of the plan's total.
+    let sample = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    let creates = sample("kks_lb_step_duration_seconds_count{op=\"create_loadbalancer\"}");
+    let created_in = sample("kks_lb_step_duration_seconds_sum{op=\"create_loadbalancer\"}");
+    assert!(creates >= 1.0, "{metrics}");
+    assert!(
+        created_in >= creates * fast_delays().create.as_secs_f64(),
+        "{created_in} s for {creates} create(s): {metrics}"
+    );
 
     token.cancel();
     tokio::time::timeout(PATIENCE, task)

@@ -84,7 +84,7 @@ async fn start(edit: impl FnOnce(&mut Value)) -> Env {
     let text =
         std::fs::read_to_string(root().join("deploy/webhook/validatingwebhookconfiguration.yaml"))
             .unwrap();
-    let mut config: Value = serde_yaml::from_str(&text).unwrap();
+    let mut config: Value = serde_yaml_ng::from_str(&text).unwrap();
     config["webhooks"][0]["clientConfig"]["caBundle"] = ca_bundle(&pair.ca_pem).into();
     edit(&mut config);
     webhook_configurations(&client)
@@ -236,7 +236,7 @@ async fn the_api_servers_own_rules_run_before_the_webhook() {
     let env = start(|_| {}).await;
     let text =
         std::fs::read_to_string(root().join("examples/invalid/broken-service.yaml")).unwrap();
-    let svc: Value = serde_yaml::from_str(&text).unwrap();
+    let svc: Value = serde_yaml_ng::from_str(&text).unwrap();
     let (code, body, warnings) = post(&env, &svc).await;
     assert_eq!(code, 422);
     assert_eq!(
@@ -308,7 +308,7 @@ fn the_manifests_keep_the_cluster_safe_and_pass_flags_the_controller_accepts() {
     let text =
         std::fs::read_to_string(root().join("deploy/webhook/validatingwebhookconfiguration.yaml"))
             .unwrap();
-    let config: Value = serde_yaml::from_str(&text).unwrap();
+    let config: Value = serde_yaml_ng::from_str(&text).unwrap();
     let hook = &config["webhooks"][0];
     assert_eq!(hook["name"], WEBHOOK);
     assert_eq!(hook["failurePolicy"], "Ignore");
@@ -330,7 +330,7 @@ fn the_manifests_keep_the_cluster_safe_and_pass_flags_the_controller_accepts() {
         json!({"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system"]})
     );
 
-    let patch: Value = serde_yaml::from_str(
+    let patch: Value = serde_yaml_ng::from_str(
         &std::fs::read_to_string(root().join("deploy/webhook/deployment-patch.yaml")).unwrap(),
     )
     .unwrap();
@@ -365,7 +365,7 @@ fn the_manifests_keep_the_cluster_safe_and_pass_flags_the_controller_accepts() {
         container["volumeMounts"][0]["mountPath"].as_str().unwrap(),
         args.webhook_cert_dir.to_str().unwrap()
     );
-    let service: Value = serde_yaml::from_str(
+    let service: Value = serde_yaml_ng::from_str(
         &std::fs::read_to_string(root().join("deploy/webhook/service.yaml")).unwrap(),
     )
     .unwrap();

@@ -5,9 +5,12 @@
 //! floating IP); the planner produces a desired one, the adapter observes one, and the planner
 //! diffs the two. The [`api`] module holds the wire types of the Octavia and Neutron APIs
 //! (responses, create and update bodies, the `/status` tree, error bodies) with Octavia's own
-//! field names.
+//! field names. [`bodies`] builds the request bodies from a [`Topology`]'s objects, and
+//! [`enums`] holds Octavia's closed vocabularies (protocols, algorithms, statuses).
 //!
 //! This crate is pure: no async, no I/O, no clocks.
+
+#![deny(missing_docs)]
 
 pub mod api;
 pub mod bodies;

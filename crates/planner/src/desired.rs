@@ -94,7 +94,7 @@ fn node_address(node: &Node, family: IpFamily) -> Option<String> {
 /// for, and a floating IP unless the Service is internal.
 ///
 /// The result is normalized (children sorted by identity key) and contains every field the
-/// Service determines; fields the cloud cannot take are dropped later by [`crate::plan`], which
+/// Service determines; fields the cloud cannot take are dropped later by [`crate::plan()`], which
 /// knows the cloud's capabilities.
 pub fn desired(spec: &LbSpec, nodes: &[Node], cfg: &ClusterConfig) -> Topology {
     let name = lb_name(&cfg.cluster_name, &spec.namespace, &spec.name);

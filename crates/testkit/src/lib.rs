@@ -10,6 +10,8 @@
 //!   a real Octavia or Neutron.
 //! - [`fixtures`]: builders for Services, Nodes and cluster configuration.
 
+#![deny(missing_docs)]
+
 pub mod fault_proxy;
 pub mod fixtures;
 pub mod kube_api;

@@ -68,6 +68,34 @@ pub struct Outcome {
     pub state: Option<LbState>,
 }
 
+/// How long one step of a plan took, as [`Executor::execute_timed`] reports it.
+///
+/// A step's time runs from the moment it may start (the load balancer is ACTIVE again after
+/// the earlier steps) until its mutation has taken effect: its call, with retries and the
+/// look-up of an unknown outcome, and for a mutation of the load balancer the wait for ACTIVE
+/// that follows it (made before the next such step, or at the end of the plan). The times of a
+/// plan's steps add up to the plan's time, less the waits for the lock of another plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepTiming {
+    /// 1-based step number in the plan.
+    pub step: usize,
+    /// The step's op ([`Step::op`]).
+    pub op: &'static str,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// What [`Executor::execute_timed`] reports: the time of every step that ran, and the outcome.
+#[derive(Debug)]
+pub struct Execution {
+    /// One entry per step that ran, in order: every step of a plan that succeeded; up to and
+    /// including the failed step of one that failed (a step whose wait for ACTIVE before it
+    /// failed did not run; that wait counts to the step that caused it).
+    pub steps: Vec<StepTiming>,
+    /// The outcome, as [`Executor::execute`] returns it.
+    pub result: Result<Outcome>,
+}
+
 /// Runs plans: steps in order, symbolic references resolved from observed ids and from the
 /// responses of earlier steps, a wait for ACTIVE between mutations of one load balancer,
 /// retries of retryable errors, and at most one executing plan per load balancer.
@@ -157,6 +185,29 @@ impl Executor {
         plan: &Plan,
         observed: Option<&Topology>,
     ) -> Result<Outcome> {
+        self.execute_timed(lb_name, plan, observed).await.result
+    }
+
+    /// Like [`Executor::execute`], and reports how long each step took ([`StepTiming`]), on
+    /// success and on failure.
+    pub async fn execute_timed(
+        &self,
+        lb_name: &str,
+        plan: &Plan,
+        observed: Option<&Topology>,
+    ) -> Execution {
+        let mut steps = Vec::with_capacity(plan.steps.len());
+        let result = self.run_plan(lb_name, plan, observed, &mut steps).await;
+        Execution { steps, result }
+    }
+
+    async fn run_plan(
+        &self,
+        lb_name: &str,
+        plan: &Plan,
+        observed: Option<&Topology>,
+        timings: &mut Vec<StepTiming>,
+    ) -> Result<Outcome> {
         let lock = {
             let mut locks = self.locks.lock().await;
             locks.entry(lb_name.to_owned()).or_default().clone()
@@ -174,36 +225,36 @@ impl Executor {
         if let Some(o) = observed {
             run.seed(o);
         }
+        // The timing of the step whose mutation the next wait for ACTIVE waits out.
+        let mut pending: Option<usize> = None;
         for (i, step) in plan.steps.iter().enumerate() {
             let n = i + 1;
             if step.locks_loadbalancer()
                 && run.busy
                 && !matches!(step, Step::CreateLoadbalancer { .. })
             {
-                run.wait_active(n, step.op(), false).await?;
+                let started = Instant::now();
+                let ready = run.wait_active(n, step.op(), false).await;
+                charge_wait(timings, &mut pending, started);
+                ready?;
             }
-            run.step(n, step).await.map_err(|e| match e {
-                Error::Step { .. }
-                | Error::LoadBalancerFailed { .. }
-                | Error::UnresolvedReference { .. } => e,
-                other => Error::Step {
-                    step: n,
-                    op: step.op(),
-                    source: Box::new(other),
-                },
-            })?;
-            if step.locks_loadbalancer() && !run.deleted {
-                run.busy = true;
-                run.state = None;
-            }
-            if let Step::CreateLoadbalancer { .. } = step {
-                // Only a freshly created load balancer is deleted when it ends in ERROR.
-                run.wait_active(n, step.op(), true).await?;
-                run.busy = false;
+            let started = Instant::now();
+            let done = run.mutate(n, step).await;
+            timings.push(StepTiming {
+                step: n,
+                op: step.op(),
+                duration: started.elapsed(),
+            });
+            done?;
+            if step.locks_loadbalancer() && run.busy {
+                pending = Some(timings.len() - 1);
             }
         }
         if run.busy && !run.deleted {
-            run.wait_active(plan.steps.len(), "wait", false).await?;
+            let started = Instant::now();
+            let ready = run.wait_active(plan.steps.len(), "wait", false).await;
+            charge_wait(timings, &mut pending, started);
+            ready?;
         }
         Ok(Outcome {
             loadbalancer_id: run.ids.get(&ObjKey::Loadbalancer).cloned(),
@@ -370,6 +421,13 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<Value> {
 
 fn str_at<'v>(v: &'v Value, ptr: &str) -> Option<&'v str> {
     v.pointer(ptr).and_then(Value::as_str)
+}
+
+/// Adds the time since `started` (a wait for ACTIVE) to the step that caused the wait.
+fn charge_wait(timings: &mut [StepTiming], pending: &mut Option<usize>, started: Instant) {
+    if let Some(t) = pending.take().and_then(|i| timings.get_mut(i)) {
+        t.duration += started.elapsed();
+    }
 }
 
 impl Run<'_> {
@@ -585,6 +643,31 @@ impl Run<'_> {
         self.delete(Service::Octavia, &["lbaas", collection, &id], &[])
             .await?;
         self.ids.remove(&r.key);
+        Ok(())
+    }
+
+    /// Step `n`: its call, the flags it leaves, and for a create of the load balancer the wait
+    /// for ACTIVE. Errors name the step.
+    async fn mutate(&mut self, n: usize, step: &Step) -> Result<()> {
+        self.step(n, step).await.map_err(|e| match e {
+            Error::Step { .. }
+            | Error::LoadBalancerFailed { .. }
+            | Error::UnresolvedReference { .. } => e,
+            other => Error::Step {
+                step: n,
+                op: step.op(),
+                source: Box::new(other),
+            },
+        })?;
+        if step.locks_loadbalancer() && !self.deleted {
+            self.busy = true;
+            self.state = None;
+        }
+        if let Step::CreateLoadbalancer { .. } = step {
+            // Only a freshly created load balancer is deleted when it ends in ERROR.
+            self.wait_active(n, step.op(), true).await?;
+            self.busy = false;
+        }
         Ok(())
     }
 

@@ -219,7 +219,7 @@ impl Harness {
 
 pub fn parse_file(path: &str) -> Vec<LbSpec> {
     let text = std::fs::read_to_string(path).unwrap();
-    serde_yaml::Deserializer::from_str(&text)
+    serde_yaml_ng::Deserializer::from_str(&text)
         .map(|d| {
             let svc: Service = serde::Deserialize::deserialize(d).unwrap();
             parse(&svc, &Defaults::default()).unwrap().spec
@@ -235,7 +235,7 @@ pub async fn accounting_scenarios(
 ) -> Vec<(&'static str, kks_lb_adapter::accounting::CallCounts)> {
     use kks_lb_adapter::accounting::CallCounts;
     use kks_lb_testkit::fixtures::{NodeBuilder, nodes};
-    let svc: Service = serde_yaml::from_str(
+    let svc: Service = serde_yaml_ng::from_str(
         "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop, uid: 7d1c}\nspec:\n  type: LoadBalancer\n  ports:\n  - {name: http, port: 80, nodePort: 30080}\n  - {name: https, port: 443, nodePort: 30443}\n",
     )
     .unwrap();

@@ -18,7 +18,7 @@ use proptest::prelude::*;
 /// A valid LoadBalancer Service `default/web` with one TCP port 80 (nodePort 30080) and the
 /// given annotations.
 pub fn service(annotations: &[(&str, &str)]) -> Service {
-    let mut svc: Service = serde_yaml::from_str(
+    let mut svc: Service = serde_yaml_ng::from_str(
         "apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: default}
@@ -39,7 +39,7 @@ spec:
 
 /// A Service from YAML text.
 pub fn from_yaml(text: &str) -> Service {
-    serde_yaml::from_str(text).unwrap()
+    serde_yaml_ng::from_str(text).unwrap()
 }
 
 /// `loadbalancer.openstack.org/<short>`.

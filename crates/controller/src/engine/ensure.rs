@@ -1,10 +1,8 @@
 //! Ensure: parse → desired → observe → plan → execute, and the status, annotations and
 //! Events that follow.
 
-use std::time::Instant as StdInstant;
-
 use k8s_openapi::api::core::v1::{Node, Service};
-use kks_lb_adapter::{LbState, Observation, Ownership, observe_stamped};
+use kks_lb_adapter::{Execution, LbState, Observation, Ownership, observe_stamped};
 use kks_lb_annotations::{AnnotationError, LbSpec, parse_report};
 use kks_lb_octavia_model::Topology;
 use kks_lb_planner::{
@@ -329,13 +327,12 @@ impl Run<'_> {
         let name = &self.name;
         let changes = !plan.is_empty();
         let creating = self.observed.is_none();
-        let started = StdInstant::now();
-        let result = engine
+        let execution = engine
             .executor
-            .execute(name, plan, self.observed.as_ref())
+            .execute_timed(name, plan, self.observed.as_ref())
             .await;
-        engine.record_steps(plan, result.as_ref().err(), started);
-        let outcome = result.map_err(|source| Error::Execute {
+        engine.record_steps(plan, &execution);
+        let outcome = execution.result.map_err(|source| Error::Execute {
             action: if creating { "create" } else { "update" },
             lb: name.clone(),
             source,
@@ -535,26 +532,19 @@ impl Engine {
         Outcome::reported(err, true, members, Reason::SubnetExhausted, message, series)
     }
 
-    /// Counts the plan's steps in the step metrics. The executor runs a plan as a whole, so
-    /// each step is observed with the plan's average time; a failed step is `error`, later
-    /// ones `skipped`.
-    pub(super) fn record_steps(
-        &self,
-        plan: &Plan,
-        err: Option<&kks_lb_adapter::Error>,
-        started: StdInstant,
-    ) {
+    /// Counts the plan's steps in the step metrics, each timed with its own duration as the
+    /// executor measured it; a failed step is `error`, later ones `skipped` (counted, not
+    /// timed).
+    pub(super) fn record_steps(&self, plan: &Plan, execution: &Execution) {
         if plan.steps.is_empty() {
             return;
         }
-        let failed_at = err.map(|e| match e {
+        let failed_at = execution.result.as_ref().err().map(|e| match e {
             kks_lb_adapter::Error::Step { step, .. }
             | kks_lb_adapter::Error::LoadBalancerFailed { step, .. }
             | kks_lb_adapter::Error::UnresolvedReference { step, .. } => *step,
             _ => plan.steps.len(),
         });
-        let steps = u32::try_from(plan.steps.len()).unwrap_or(u32::MAX);
-        let each = started.elapsed().as_secs_f64() / f64::from(steps);
         for (i, step) in plan.steps.iter().enumerate() {
             let n = i + 1;
             let outcome = match failed_at {
@@ -563,7 +553,12 @@ impl Engine {
                 Some(f) if n == f => "error",
                 Some(_) => "skipped",
             };
-            self.metrics.step(step.op(), outcome, each);
+            let seconds = execution
+                .steps
+                .iter()
+                .find(|t| t.step == n)
+                .map(|t| t.duration.as_secs_f64());
+            self.metrics.step(step.op(), outcome, seconds);
         }
     }
 }

@@ -2,8 +2,6 @@
 //! Service of the caller's class): the load balancer goes, then what kks-lb wrote on the
 //! Service.
 
-use std::time::Instant as StdInstant;
-
 use k8s_openapi::api::core::v1::Service;
 use kks_lb_adapter::{Observation, Ownership, observe_for_delete};
 use kks_lb_annotations::lenient;
@@ -60,10 +58,12 @@ impl Engine {
             }
             (None, _) => format!("deleting load balancer {id}"),
         };
-        let started = StdInstant::now();
-        let result = self.executor.execute(&name, &plan, Some(&observed)).await;
-        self.record_steps(&plan, result.as_ref().err(), started);
-        result.map_err(|source| Error::Execute {
+        let execution = self
+            .executor
+            .execute_timed(&name, &plan, Some(&observed))
+            .await;
+        self.record_steps(&plan, &execution);
+        execution.result.map_err(|source| Error::Execute {
             action: "delete",
             lb: name.clone(),
             source,

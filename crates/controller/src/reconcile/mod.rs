@@ -5,7 +5,7 @@
 //! [`Phase`] from pure data ([`crate::status`]), then run the finalizer helper as the single
 //! top-level step, whose `Apply` asks the engine to ensure the load balancer (or to release
 //! a Service that stopped being a load balancer) and whose `Cleanup` asks it to remove the
-//! load balancer; each engine [`Outcome`](crate::engine::Outcome) is written by an
+//! load balancer; each engine [`Outcome`] is written by an
 //! [`Applier`].
 //!
 //! # The finalizer flow

@@ -171,9 +171,9 @@ mod tests {
         // The same verdict as `kks-lb validate`: every error, in its order.
         let svc: Service =
             serde_json::from_value(recorded("denied")["request"]["object"].clone()).unwrap();
-        let expected = crate::cli::validate::check(&svc);
-        assert_eq!(expected.errors.len(), 5);
-        let errors: Vec<&AnnotationError> = expected.errors.iter().collect();
+        let expected = parse_report(&svc, &Defaults::default()).errors;
+        assert_eq!(expected.len(), 5);
+        let errors: Vec<&AnnotationError> = expected.iter().collect();
         assert_eq!(r["status"]["message"], denial_message(&errors));
         let message = r["status"]["message"].as_str().unwrap();
         assert!(message.starts_with("5 errors: "), "{message}");

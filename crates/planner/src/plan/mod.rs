@@ -2,7 +2,8 @@
 //! one, and [`plan`] / [`plan_delete`] that compute them.
 //!
 //! - [`steps`]: [`Step`], one OpenStack call each, with typed references ([`ObjKey`]).
-//! - [`adapt`](mod@adapt): what the cloud's capabilities allow of a desired topology.
+//! - `adapt` ([`adapt()`], [`adapt_errors`], [`servable`]): what the cloud's capabilities allow of a
+//!   desired topology.
 //! - `diff`: the steps between a desired and an observed topology.
 
 mod adapt;

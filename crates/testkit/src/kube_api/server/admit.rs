@@ -46,7 +46,7 @@ pub(super) fn field_validation(
     }
     let Some(body) = serde_json::from_slice::<Value>(req.body)
         .ok()
-        .or_else(|| serde_yaml::from_slice::<Value>(req.body).ok())
+        .or_else(|| serde_yaml_ng::from_slice::<Value>(req.body).ok())
     else {
         return Ok(Vec::new());
     };

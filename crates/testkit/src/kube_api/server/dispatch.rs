@@ -246,7 +246,7 @@ pub(super) fn item(
                         ));
                     }
                     serde_json::from_slice(req.body).or_else(|_| {
-                        serde_yaml::from_slice::<Value>(req.body)
+                        serde_yaml_ng::from_slice::<Value>(req.body)
                             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
                     })?
                 }

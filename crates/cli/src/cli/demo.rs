@@ -6,7 +6,7 @@
 //! OpenStack calls it took.
 //!
 //! With `--keep`, everything keeps running after the tour: the deleted Service comes back, the
-//! admission webhook ([`crate::webhook`]) is served on 127.0.0.1 and registered in the emulator
+//! admission webhook ([`kks_lb_controller::webhook`]) is served on 127.0.0.1 and registered in the emulator
 //! with deploy/webhook's `ValidatingWebhookConfiguration`, a kubeconfig is written
 //! (`--kubeconfig`), and the kubectl commands to try are printed; Ctrl-C stops (exit code 0).
 
@@ -17,13 +17,13 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Namespace, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kks_lb_adapter::{Auth, OpenStackClient, SessionConfig};
+use kks_lb_controller::config::Settings;
 use kks_lb_planner::{ClusterConfig, lb_name};
 use kks_lb_testkit::kube_api::KubeEmulator;
 use kks_lb_testkit::openstack::{EmulatorConfig, OpenStackEmulator, ProvisioningDelays};
 use tokio_util::sync::CancellationToken;
 
 use super::{exit, input};
-use crate::config::Settings;
 
 /// Flags of `kks-lb demo`.
 #[derive(Debug, clap::Args)]
@@ -154,7 +154,7 @@ async fn demo(args: &Args, out: &mut dyn Write) -> Result<(), String> {
     settings.identity = "kks-lb-demo".to_owned();
     settings.shutdown_grace = Duration::from_secs(1);
     let shutdown = CancellationToken::new();
-    let controller = tokio::spawn(crate::run::run_with(
+    let controller = tokio::spawn(kks_lb_controller::run::run_with(
         client,
         openstack,
         settings,
@@ -313,7 +313,7 @@ async fn keep(
     deleted: &Service,
     shutdown: &CancellationToken,
 ) -> Result<(), String> {
-    use crate::webhook::{Policy, cert, server};
+    use kks_lb_controller::webhook::{Policy, cert, server};
 
     let dir = std::env::temp_dir().join(format!("kks-lb-demo-{}", std::process::id()));
     let cert_dir = dir.join("webhook");
@@ -345,7 +345,7 @@ async fn keep(
     .map_err(|e| e.to_string())?;
     tokio::spawn(webhook);
     kube.route_webhook_service("kube-system", "kks-lb-webhook", addr);
-    let mut config: serde_json::Value = serde_yaml::from_str(WEBHOOK_CONFIGURATION)
+    let mut config: serde_json::Value = serde_yaml_ng::from_str(WEBHOOK_CONFIGURATION)
         .map_err(|e| format!("deploy/webhook/validatingwebhookconfiguration.yaml: {e}"))?;
     config["webhooks"][0]["clientConfig"]["caBundle"] = cert::ca_bundle(&pair.ca_pem).into();
     kube.create_value(

@@ -29,8 +29,8 @@ use kube::api::{Api, ListParams};
 use serde::Serialize;
 
 use super::{Output, exit};
-use crate::cloud_config::{self, CloudConfig};
-use crate::config::{self, ControllerArgs};
+use kks_lb_controller::cloud_config::{self, CloudConfig};
+use kks_lb_controller::config::{self, ControllerArgs};
 
 /// `kks-lb capacity` flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -307,15 +307,19 @@ pub async fn capacity(args: &Args, out: &mut dyn Write) -> Result<u8, String> {
     let session = config::session_config(cloud_ref, &ctl, |k| std::env::var(k).ok())
         .map_err(|e| e.to_string())?;
     let kube = if args.kubeconfig.is_some() || args.cluster_id.is_none() {
-        Some(crate::run::kube_client(&ctl).await.map_err(|e| {
-            format!("{e} (give --kubeconfig, or --cluster-id to count without the cluster)")
-        })?)
+        Some(
+            kks_lb_controller::run::kube_client(&ctl)
+                .await
+                .map_err(|e| {
+                    format!("{e} (give --kubeconfig, or --cluster-id to count without the cluster)")
+                })?,
+        )
     } else {
         None
     };
     let cluster_id = match (&args.cluster_id, &kube) {
         (Some(id), _) => id.clone(),
-        (None, Some(k)) => crate::run::kube_system_uid(k)
+        (None, Some(k)) => kks_lb_controller::run::kube_system_uid(k)
             .await
             .map_err(|e| e.to_string())?,
         (None, None) => return Err("--cluster-id is needed without a cluster".to_owned()),

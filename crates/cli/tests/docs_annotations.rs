@@ -17,7 +17,7 @@ fn committed_annotation_reference_matches_the_generated_one() {
     assert!(
         committed == generated,
         "docs/annotations.md is stale; regenerate it with:\n  \
-         cargo run -q -p kks-lb-controller --bin kks-lb -- docs annotations > docs/annotations.md"
+         cargo run -q -p kks-lb -- docs annotations > docs/annotations.md"
     );
 }
 

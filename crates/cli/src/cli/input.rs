@@ -261,7 +261,7 @@ fn json_documents(text: &str, file: &str) -> Result<Vec<Value>, InputError> {
 
 fn yaml_documents(text: &str, file: &str) -> Result<Vec<Value>, InputError> {
     let mut docs = Vec::new();
-    for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    for (i, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let value = Value::deserialize(de).map_err(|e| InputError::Syntax {
             file: file.to_owned(),
             doc: DocumentRef {

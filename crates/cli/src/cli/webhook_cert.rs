@@ -5,12 +5,12 @@
 //! `--out-dir`, then prints the commands that create the Secret and put the CA into the
 //! webhook configuration's `caBundle`. Exit code 0, or 2 when a file cannot be written.
 
+use kks_lb_controller::webhook::cert::{ca_bundle, generate, service_names};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::exit;
-use crate::webhook::cert::{ca_bundle, generate, service_names};
 
 /// Flags of `kks-lb webhook-cert`.
 #[derive(Debug, clap::Args)]

@@ -11,13 +11,13 @@ use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::Node;
 use kks_lb_annotations::{Defaults, parse_report};
+use kks_lb_controller::cloud_config;
 use kks_lb_octavia_model::{HealthMonitor, Listener, Pool, Topology};
 use kks_lb_planner::{ApiVersion, Capabilities, ClusterConfig, Plan, Step, adapt, desired, plan};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::{Output, exit, input};
-use crate::cloud_config;
 
 /// Flags of `kks-lb plan`.
 #[derive(Debug, clap::Args)]
@@ -241,7 +241,7 @@ fn read_observed(path: &std::path::Path) -> Result<Topology, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let value: Value = serde_json::from_str(&text)
-        .or_else(|_| serde_yaml::from_str(&text))
+        .or_else(|_| serde_yaml_ng::from_str(&text))
         .map_err(|e| format!("{}: not JSON or YAML: {e}", path.display()))?;
     // Accept a whole `kks-lb plan -o json` output too: its `desired` is the topology.
     let value = match value.get("desired") {

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod audit;
 pub mod capacity;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod docs;
 pub mod input;
@@ -16,7 +17,7 @@ pub mod webhook_cert;
 
 /// `kks-lb`: preview and check what the kks-lb controller does with a Service.
 #[derive(Debug, Parser)]
-#[command(name = "kks-lb", version = crate::build_info::LONG_VERSION, about)]
+#[command(name = "kks-lb", version = kks_lb_controller::build_info::LONG_VERSION, about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -33,6 +34,7 @@ pub enum Command {
     /// Print generated documentation.
     Docs(docs::Args),
     /// Run the real controller against embedded OpenStack and Kubernetes emulators.
+    #[cfg(feature = "demo")]
     Demo(demo::Args),
     /// Write a self-signed CA and serving certificate for the admission webhook.
     WebhookCert(webhook_cert::Args),
@@ -71,6 +73,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(&args, &mut out),
         Command::Plan(args) => plan::run(&args, &mut out),
         Command::Docs(args) => docs::run(&args, &mut out),
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(&args, &mut out),
         Command::WebhookCert(args) => webhook_cert::run(&args, &mut out),
         Command::Audit(args) => audit::run(&args, &mut out),

@@ -4,6 +4,7 @@
 //! (SIGINT) stops it with exit code 0.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg(feature = "demo")]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ fn root() -> PathBuf {
 }
 
 fn example(path: &str) -> Service {
-    serde_yaml::from_str(&std::fs::read_to_string(root().join(path)).unwrap()).unwrap()
+    serde_yaml_ng::from_str(&std::fs::read_to_string(root().join(path)).unwrap()).unwrap()
 }
 
 async fn refusal(api: &Api<Service>, svc: &Service) -> kube::core::Status {

@@ -29,9 +29,9 @@ fn plan_args<'a>(file: &'a str, output: &'a str) -> Vec<&'a str> {
         "-f",
         file,
         "--config",
-        "crates/controller/tests/data/cloud.conf",
+        "crates/cli/tests/data/cloud.conf",
         "--nodes",
-        "crates/controller/tests/data/nodes.yaml",
+        "crates/cli/tests/data/nodes.yaml",
         "--cluster-name",
         "kks",
         "--cluster-id",
@@ -54,19 +54,20 @@ fn examples() -> Vec<String> {
 }
 
 fn check_snapshot(name: &str, actual: &str) {
-    let path = root()
-        .join("crates/controller/tests/snapshots/plan")
-        .join(name);
+    let path = root().join("crates/cli/tests/snapshots/plan").join(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, actual).unwrap();
         return;
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!("missing snapshot {}: run UPDATE_SNAPSHOTS=1 cargo test -p kks-lb-controller --test plan_cli", path.display())
+        panic!(
+            "missing snapshot {}: run UPDATE_SNAPSHOTS=1 cargo test -p kks-lb --test plan_cli",
+            path.display()
+        )
     });
     assert_eq!(
         expected, actual,
-        "plan of {name} changed; review and run UPDATE_SNAPSHOTS=1 cargo test -p kks-lb-controller --test plan_cli"
+        "plan of {name} changed; review and run UPDATE_SNAPSHOTS=1 cargo test -p kks-lb --test plan_cli"
     );
 }
 

@@ -16,6 +16,9 @@ use std::path::PathBuf;
 use clap::Parser;
 use kks_lb_adapter::OpenStackClient;
 use kks_lb_adapter::inventory::{self, CloudObject, Scope};
+use kks_lb_controller::cloud_config::{self, CloudConfig};
+use kks_lb_controller::config::{self, ControllerArgs};
+use kks_lb_controller::orphans::{classify, list_services, live_of};
 use kks_lb_planner::owner::Marks;
 use kks_lb_planner::standing::{Standing, service_ref};
 use kks_lb_planner::{ClusterConfig, cluster_tag};
@@ -23,9 +26,6 @@ use kube::ResourceExt;
 use serde::Serialize;
 
 use super::{Output, exit};
-use crate::cloud_config::{self, CloudConfig};
-use crate::config::{self, ControllerArgs};
-use crate::orphans::{classify, list_services, live_of};
 
 /// `kks-lb audit` flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -136,12 +136,12 @@ pub async fn audit(
     let cloud_ref = cloud_conf.as_ref().map(|(c, f)| (c, f.as_str()));
     let session = config::session_config(cloud_ref, &ctl, |k| std::env::var(k).ok())
         .map_err(|e| e.to_string())?;
-    let kube = crate::run::kube_client(&ctl)
+    let kube = kks_lb_controller::run::kube_client(&ctl)
         .await
         .map_err(|e| e.to_string())?;
     let cluster_id = match &args.cluster_id {
         Some(id) => id.clone(),
-        None => crate::run::kube_system_uid(&kube)
+        None => kks_lb_controller::run::kube_system_uid(&kube)
             .await
             .map_err(|e| e.to_string())?,
     };

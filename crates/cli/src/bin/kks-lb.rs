@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kks_lb_controller::cli::{Cli, run};
+use kks_lb::cli::{Cli, run};
 
 fn main() -> ExitCode {
     run(Cli::parse())
