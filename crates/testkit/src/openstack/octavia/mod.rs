@@ -43,7 +43,7 @@ use serde_json::Value;
 use self::validate as v;
 use super::error::{ApiError, ApiResult};
 use super::query::Query;
-use super::server::{Ctx, json, with_state};
+use super::server::{Ctx, json, read_state, with_state};
 use super::state::{
     HmRec, LbRec, ListenerRec, MemberRec, Op, PoolRec, PortRec, Shared, State, Urls,
 };
@@ -128,7 +128,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
 // ---------------------------------------------------------------------------------------------
 
 async fn versions(AxState(sh): Sh) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         Ok(json(StatusCode::OK, &st.version_list(urls)))
     })
 }
@@ -137,7 +137,7 @@ async fn list_lbs(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         st.lb_list(&ctx, &Query::parse(q.as_deref()), urls)
     })
 }
@@ -149,7 +149,7 @@ async fn get_lb(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let lb = st.visible_lb(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -182,7 +182,7 @@ async fn lb_status(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let lb = st.visible_lb(&ctx, &id)?;
         Ok(json(StatusCode::OK, &st.render_status(lb)))
     })
@@ -192,7 +192,7 @@ async fn list_listeners(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         st.listener_list(&ctx, &Query::parse(q.as_deref()), urls)
     })
 }
@@ -204,7 +204,7 @@ async fn get_listener(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let l = st.visible_listener(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -234,7 +234,7 @@ async fn list_pools(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         st.pool_list(&ctx, &Query::parse(q.as_deref()), urls)
     })
 }
@@ -246,7 +246,7 @@ async fn get_pool(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let p = st.visible_pool(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -277,7 +277,7 @@ async fn list_members(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         st.member_list(&ctx, &id, &Query::parse(q.as_deref()), urls)
     })
 }
@@ -302,7 +302,7 @@ async fn get_member(
     Extension(ctx): Extension<Ctx>,
     Path((pool_id, id)): Path<(String, String)>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let m = st.visible_member(&ctx, &pool_id, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -332,7 +332,7 @@ async fn list_hms(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         st.hm_list(&ctx, &Query::parse(q.as_deref()), urls)
     })
 }
@@ -344,7 +344,7 @@ async fn get_hm(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let h = st.visible_hm(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -370,7 +370,7 @@ async fn delete_hm(
     with_state(&sh, |st, _| st.hm_delete(&ctx, &id))
 }
 async fn providers(AxState(sh): Sh) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let providers = st
             .cfg
             .providers
@@ -384,7 +384,7 @@ async fn providers(AxState(sh): Sh) -> Response {
     })
 }
 async fn quota(AxState(sh): Sh, Path(project): Path<String>) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let q = st.quota(&project);
         let quota = Quota {
             load_balancer: Some(q.load_balancer),
