@@ -1003,10 +1003,11 @@ impl State {
             .collect();
         lbs.sort_by_key(|lb| lb.seq);
         lbs.dedup_by_key(|lb| lb.seq);
+        let rematch = q.needs_render_match(&["id"]);
         let items = lbs
             .into_iter()
             .map(|lb| self.render_lb(lb))
-            .filter(|r| q.matches(&to_value(r), &|_, _| None))
+            .filter(|r| !rematch || q.matches(&to_value(r), &|_, _| None))
             .collect();
         let base = format!("{}/v2/lbaas/loadbalancers", urls.octavia);
         let (loadbalancers, links) = paginate(items, |x| x.id.as_str(), q, &base)?;
@@ -1490,11 +1491,12 @@ impl State {
             .collect();
         ls.sort_by_key(|l| l.seq);
         ls.dedup_by_key(|l| l.seq);
+        let rematch = q.needs_render_match(&["loadbalancer_id"]);
         let items = ls
             .into_iter()
             .filter_map(|l| {
                 let r = self.render_listener(l, true);
-                q.matches(&to_value(&r), &lb_filter(&l.lb_id)).then_some(r)
+                (!rematch || q.matches(&to_value(&r), &lb_filter(&l.lb_id))).then_some(r)
             })
             .collect();
         let base = format!("{}/v2/lbaas/listeners", urls.octavia);
@@ -1690,11 +1692,12 @@ impl State {
             .collect();
         ps.sort_by_key(|p| p.seq);
         ps.dedup_by_key(|p| p.seq);
+        let rematch = q.needs_render_match(&["loadbalancer_id"]);
         let items = ps
             .into_iter()
             .filter_map(|p| {
                 let r = self.render_pool(p);
-                q.matches(&to_value(&r), &lb_filter(&p.lb_id)).then_some(r)
+                (!rematch || q.matches(&to_value(&r), &lb_filter(&p.lb_id))).then_some(r)
             })
             .collect();
         let base = format!("{}/v2/lbaas/pools", urls.octavia);
@@ -2097,12 +2100,12 @@ impl State {
             .collect();
         hs.sort_by_key(|h| h.seq);
         hs.dedup_by_key(|h| h.seq);
+        let rematch = q.needs_render_match(&["pool_id"]);
         let items = hs
             .into_iter()
             .filter_map(|h| {
                 let r = self.render_hm(h, true);
-                q.matches(&to_value(&r), &pool_filter(&h.pool_id))
-                    .then_some(r)
+                (!rematch || q.matches(&to_value(&r), &pool_filter(&h.pool_id))).then_some(r)
             })
             .collect();
         let base = format!("{}/v2/lbaas/healthmonitors", urls.octavia);
