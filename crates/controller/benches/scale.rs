@@ -109,6 +109,23 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// This process's resident memory now, split as `/proc/self/status` does: (anonymous, file
+/// backed: mostly the binary's code) in MiB.
+fn rss_split_mib() -> (f64, f64) {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| {
+                v.split_whitespace()
+                    .next()
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("RssAnon:"), field("RssFile:"))
+}
+
 /// Runs `start` on a dedicated thread with a current-thread runtime that keeps running;
 /// returns its result and the thread's /proc stat path.
 fn on_own_thread<T, F, Fut>(name: &str, start: F) -> (T, String)
@@ -672,9 +689,13 @@ fn main() {
                 cpu1[3] - cpu0[3]
             ),
         ));
+        let (anon, file) = rss_split_mib();
         rows.push((
             "peak RSS, controller (the bench process: controller + driver)".into(),
-            format!("{:.0} MiB", peak_rss_mib()),
+            format!(
+                "{:.0} MiB (at the end: {anon:.0} MiB anonymous, {file:.0} MiB file-backed, mostly the binary's code)",
+                peak_rss_mib()
+            ),
         ));
         rows.push((
             "peak RSS, emulators (their own process)".into(),

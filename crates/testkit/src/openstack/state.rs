@@ -6,7 +6,7 @@
 //! handle query, completes every operation whose instant has passed. With
 //! `tokio::time::pause` a test advances the clock and observes the transition exactly.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -370,6 +370,8 @@ pub(crate) struct State {
     pub(crate) fips: BTreeMap<String, FipRec>,
     pub(crate) quotas: BTreeMap<String, QuotaLimits>,
     pub(crate) lb_faults: LbFaults,
+    /// Tag -> ids of the load balancers carrying it (the index of `?tags=` lists).
+    pub(crate) lb_tags: HashMap<String, BTreeSet<String>>,
     /// No pending operation is due before this instant (`None`: none is pending, or every
     /// pending one is held by a fault); [`State::needs_settle`] is one comparison.
     next_due: Option<Instant>,
@@ -424,6 +426,7 @@ impl State {
             fips: BTreeMap::new(),
             quotas: BTreeMap::new(),
             lb_faults: LbFaults::default(),
+            lb_tags: HashMap::new(),
             next_due: None,
             cfg,
         };
@@ -739,6 +742,24 @@ impl State {
         }
     }
 
+    /// Moves a load balancer in the tag index from its `old` tags to its `new` ones.
+    pub(crate) fn reindex_lb_tags(&mut self, lb_id: &str, old: &[String], new: &[String]) {
+        for t in old {
+            if let Some(ids) = self.lb_tags.get_mut(t) {
+                ids.remove(lb_id);
+                if ids.is_empty() {
+                    self.lb_tags.remove(t);
+                }
+            }
+        }
+        for t in new {
+            self.lb_tags
+                .entry(t.clone())
+                .or_default()
+                .insert(lb_id.to_owned());
+        }
+    }
+
     /// Removes a load balancer, all its children and (if Octavia created it) its VIP port.
     pub(crate) fn purge_lb(&mut self, lb_id: &str) {
         let (listeners, pools, _, _) = self.children(lb_id);
@@ -749,6 +770,7 @@ impl State {
             self.listeners.remove(&l);
         }
         if let Some(lb) = self.lbs.remove(lb_id) {
+            self.reindex_lb_tags(lb_id, &lb.tags, &[]);
             if lb.owns_vip_port {
                 self.delete_port(&lb.vip_port_id);
             } else if let Some(port) = self.ports.get_mut(&lb.vip_port_id) {

@@ -991,10 +991,23 @@ impl State {
 
     fn lb_list(&self, ctx: &Ctx, q: &Query, urls: &Urls) -> Resp {
         let ids = q.all("id");
-        let candidates: Vec<&LbRec> = if ids.is_empty() {
-            self.lbs.values().collect()
-        } else {
+        // One tag the load balancers must all carry (`tags=a,b`: `a`), answered from the tag
+        // index; `may_match` below checks every tag filter.
+        let tag = q
+            .first("tags")
+            .and_then(|v| v.split(',').next())
+            .filter(|t| !t.is_empty());
+        let candidates: Vec<&LbRec> = if !ids.is_empty() {
             ids.iter().filter_map(|id| self.lbs.get(*id)).collect()
+        } else if let Some(tag) = tag {
+            self.lb_tags
+                .get(tag)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| self.lbs.get(id))
+                .collect()
+        } else {
+            self.lbs.values().collect()
         };
         let mut lbs: Vec<&LbRec> = candidates
             .into_iter()
@@ -1369,6 +1382,7 @@ impl State {
             let pool_id = dp.and_then(|n| by_name.get(&n).cloned());
             self.insert_listener(&lb_id, &project, l, pool_id);
         }
+        self.reindex_lb_tags(&lb_id, &[], &req.tags.clone().unwrap_or_default());
         self.begin(&lb_id, Op::Create);
         let lb = self
             .lbs
@@ -1393,6 +1407,7 @@ impl State {
         if lb.prov != ProvisioningStatus::Active {
             return Err(ApiError::pending_state(lb.prov, id));
         }
+        let mut retagged = None;
         if let Some(lb) = self.lbs.get_mut(id) {
             if let Some(n) = req.name {
                 lb.name = n;
@@ -1407,8 +1422,11 @@ impl State {
                 lb.vip_qos_policy_id = q;
             }
             if let Some(t) = req.tags {
-                lb.tags = t;
+                retagged = Some((std::mem::replace(&mut lb.tags, t.clone()), t));
             }
+        }
+        if let Some((old, new)) = retagged {
+            self.reindex_lb_tags(id, &old, &new);
         }
         self.begin(id, Op::Update);
         let lb = self
