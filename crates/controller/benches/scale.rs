@@ -9,9 +9,14 @@
 //! resync intervals, scaled to an hour at the default 10 min), delete all. Prints one
 //! Markdown table (docs/benchmarks.md).
 //!
-//! Each emulator runs on its own thread (a current-thread runtime), so their CPU time is read
-//! per thread: controller CPU = process CPU − both emulator threads − the driving thread.
-//! Peak RSS is the whole process (controller and both emulators): an upper bound.
+//! Both emulators run in a child process: the bench re-executes itself with
+//! `--serve-emulators`, the child serves the OpenStack and Kubernetes API emulators (each on a
+//! thread of its own, a current-thread runtime) and answers the driver's questions (call counts,
+//! readiness, Services to create or delete) as one JSON line per command on its stdin/stdout.
+//! So the bench process holds only the controller and the driver: its peak RSS (`VmHWM`) is
+//! the controller's plus the driver's few MiB, and controller CPU = process CPU − the driving
+//! thread. The emulators' CPU and peak RSS are read in the child from `/proc` (per emulator
+//! thread, and the whole child).
 
 #![allow(
     clippy::unwrap_used,
@@ -23,6 +28,8 @@
 )]
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +41,7 @@ use kks_lb_controller::run::run_with;
 use kks_lb_planner::ClusterConfig;
 use kks_lb_testkit::kube_api::KubeEmulator;
 use kks_lb_testkit::openstack::{EmulatorConfig, OpenStackEmulator, ProvisioningDelays};
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 const NODES: usize = 50;
@@ -99,6 +107,23 @@ fn peak_rss_mib() -> f64 {
                 .and_then(|k| k.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// This process's resident memory now, split as `/proc/self/status` does: (anonymous, file
+/// backed: mostly the binary's code) in MiB.
+fn rss_split_mib() -> (f64, f64) {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| {
+                v.split_whitespace()
+                    .next()
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("RssAnon:"), field("RssFile:"))
 }
 
 /// Runs `start` on a dedicated thread with a current-thread runtime that keeps running;
@@ -184,29 +209,260 @@ fn by_endpoint(c: &BTreeMap<(String, String), u64>, per: usize) -> String {
         .join("; ")
 }
 
+// ---------------------------------------------------------------------------------------------
+// The child: both emulators, driven over stdin/stdout
+// ---------------------------------------------------------------------------------------------
+
+/// Octavia-like provisioning delays (Octavia 19 with noop drivers on this machine).
+fn delays() -> ProvisioningDelays {
+    ProvisioningDelays {
+        create: Duration::from_millis(1500),
+        update: Duration::from_millis(500),
+        delete: Duration::from_millis(400),
+    }
+}
+
+/// Services of the bench (`svc-*`) that have an ingress.
+fn ready_services(kube: &KubeEmulator) -> usize {
+    let services: Vec<Service> = kube.list(Some("default")).unwrap();
+    services
+        .iter()
+        .filter(|s| {
+            s.status
+                .as_ref()
+                .and_then(|st| st.load_balancer.as_ref())
+                .and_then(|lb| lb.ingress.as_ref())
+                .is_some_and(|i| !i.is_empty())
+        })
+        .count()
+}
+
+/// Load balancers whose every listener's pool has a member at `address`, and that are ACTIVE.
+fn lbs_with_member(cloud: &OpenStackEmulator, address: &str) -> usize {
+    cloud
+        .snapshot()
+        .loadbalancers
+        .iter()
+        .filter(|t| {
+            t.loadbalancer.listeners.iter().all(|l| {
+                l.default_pool
+                    .as_ref()
+                    .is_some_and(|p| p.members.iter().any(|m| m.address == address))
+            }) && t.loadbalancer.provisioning_status
+                == Some(kks_lb_octavia_model::ProvisioningStatus::Active)
+        })
+        .count()
+}
+
+/// One command of the driver, answered as JSON.
+fn answer(
+    cloud: &OpenStackEmulator,
+    kube: &KubeEmulator,
+    stats: &(String, String),
+    line: &str,
+) -> Value {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        ["calls"] => {
+            let c: Vec<Value> = calls(cloud)
+                .into_iter()
+                .map(|((m, p), n)| json!([m, p, n]))
+                .collect();
+            json!(c)
+        }
+        ["reset_calls"] => {
+            cloud.reset_calls();
+            json!({})
+        }
+        ["add_node", name, ip] => {
+            kube.add_node(name, ip).unwrap();
+            json!({})
+        }
+        ["create_services", n] => {
+            for i in 0..n.parse::<usize>().unwrap() {
+                kube.create_service(&service(i)).unwrap();
+            }
+            json!({})
+        }
+        ["delete_services", n] => {
+            for i in 0..n.parse::<usize>().unwrap() {
+                assert!(
+                    kube.delete::<Service>(Some("default"), &format!("svc-{i}"))
+                        .unwrap(),
+                    "delete svc-{i}"
+                );
+            }
+            json!({})
+        }
+        ["ready"] => json!({"ready": ready_services(kube)}),
+        ["lbs_with_member", ip] => json!({"done": lbs_with_member(cloud, ip)}),
+        ["left"] => {
+            let services: Vec<Service> = kube.list(Some("default")).unwrap();
+            let ours = services
+                .iter()
+                .filter(|s| {
+                    s.metadata
+                        .name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("svc-"))
+                })
+                .count();
+            json!({"lbs": cloud.snapshot().loadbalancers.len(), "services": ours})
+        }
+        ["stats"] => json!({
+            "cloud_cpu": cpu_of(&stats.0),
+            "kube_cpu": cpu_of(&stats.1),
+            "process_cpu": cpu_of("/proc/self/stat"),
+            "peak_rss_mib": peak_rss_mib(),
+        }),
+        _ => json!({"error": format!("unknown command {line:?}")}),
+    }
+}
+
+/// `--serve-emulators`: starts both emulators, prints their endpoints as one JSON line, then
+/// answers one JSON line per command line until stdin closes.
+fn serve_emulators() {
+    let (cloud, cloud_stat) = on_own_thread("cloud-emulator", move || async move {
+        OpenStackEmulator::start(EmulatorConfig {
+            delays: delays(),
+            cluster_cidr: "10.0.0.0/16".to_owned(),
+            external_cidr: "198.18.0.0/16".to_owned(),
+            ..EmulatorConfig::default()
+        })
+        .await
+        .unwrap()
+    });
+    let (kube, kube_stat) = on_own_thread("kube-emulator", || async {
+        KubeEmulator::start().await.unwrap()
+    });
+    for i in 1..=NODES {
+        kube.add_node(
+            &format!("worker-{i}"),
+            &format!("10.0.{}.{}", 100 + i / 200, 10 + i % 200),
+        )
+        .unwrap();
+    }
+    let f = cloud.fixture().clone();
+    let hello = json!({
+        "auth_url": cloud.auth_url(),
+        "application_credential_id": f.application_credential_id,
+        "application_credential_secret": f.application_credential_secret,
+        "cluster_subnet_id": f.cluster_subnet_id,
+        "external_network_id": f.external_network_id,
+        "kube_url": kube.url(),
+        "kube_system_uid": kube.kube_system_uid(),
+    });
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{hello}").unwrap();
+    out.flush().unwrap();
+    let stats = (cloud_stat, kube_stat);
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let reply = answer(&cloud, &kube, &stats, &line);
+        writeln!(out, "{reply}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The driver side
+// ---------------------------------------------------------------------------------------------
+
+/// The child process serving both emulators.
+struct Emulators {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    hello: Value,
+}
+
+impl Emulators {
+    fn spawn() -> Self {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .arg("--serve-emulators")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("re-executing the bench to serve the emulators");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let hello: Value = serde_json::from_str(&line).expect("the emulators' endpoints");
+        Emulators {
+            child,
+            stdin,
+            stdout,
+            hello,
+        }
+    }
+
+    fn ask(&mut self, command: &str) -> Value {
+        writeln!(self.stdin, "{command}").unwrap();
+        self.stdin.flush().unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let v: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{command}: {e}: {line:?}"));
+        assert!(v.get("error").is_none(), "{command}: {v}");
+        v
+    }
+
+    fn hello(&self, key: &str) -> String {
+        self.hello[key].as_str().unwrap().to_owned()
+    }
+
+    fn calls(&mut self) -> BTreeMap<(String, String), u64> {
+        self.ask("calls")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    (
+                        c[0].as_str().unwrap().to_owned(),
+                        c[1].as_str().unwrap().to_owned(),
+                    ),
+                    c[2].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn count(&mut self, command: &str, key: &str) -> usize {
+        usize::try_from(self.ask(command)[key].as_u64().unwrap()).unwrap()
+    }
+}
+
+impl Drop for Emulators {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU seconds so far: (controller = this process − the driving thread, OpenStack emulator,
+/// Kubernetes API emulator, the emulators' whole child process).
 struct Cpu {
-    cloud: String,
-    kube: String,
     driver: String,
 }
 
 impl Cpu {
-    fn sample(&self) -> (f64, f64) {
-        let process = cpu_of("/proc/self/stat");
-        let cloud = cpu_of(&self.cloud);
-        let kube = cpu_of(&self.kube);
-        let driver = cpu_of(&self.driver);
-        (process - cloud - kube - driver, cloud)
+    fn sample(&self, emu: &mut Emulators) -> [f64; 4] {
+        let controller = cpu_of("/proc/self/stat") - cpu_of(&self.driver);
+        let s = emu.ask("stats");
+        let f = |k: &str| s[k].as_f64().unwrap();
+        [controller, f("cloud_cpu"), f("kube_cpu"), f("process_cpu")]
     }
 }
 
-async fn wait_quiet(cloud: &OpenStackEmulator, quiet: Duration, limit: Duration) -> Duration {
+async fn wait_quiet(emu: &mut Emulators, quiet: Duration, limit: Duration) -> Duration {
     let started = Instant::now();
-    let mut last = total(&calls(cloud));
+    let mut last = total(&emu.calls());
     let mut since = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = total(&calls(cloud));
+        let now = total(&emu.calls());
         if now != last {
             last = now;
             since = Instant::now();
@@ -220,57 +476,38 @@ async fn wait_quiet(cloud: &OpenStackEmulator, quiet: Duration, limit: Duration)
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "--serve-emulators") {
+        serve_emulators();
+        return;
+    }
     let a = args();
     let n = a.services;
-    let delays = ProvisioningDelays {
-        create: Duration::from_millis(1500),
-        update: Duration::from_millis(500),
-        delete: Duration::from_millis(400),
-    };
-    let (cloud, cloud_stat) = on_own_thread("cloud-emulator", move || async move {
-        OpenStackEmulator::start(EmulatorConfig {
-            delays,
-            cluster_cidr: "10.0.0.0/16".to_owned(),
-            external_cidr: "198.18.0.0/16".to_owned(),
-            ..EmulatorConfig::default()
-        })
-        .await
-        .unwrap()
-    });
-    let (kube, kube_stat) = on_own_thread("kube-emulator", || async {
-        KubeEmulator::start().await.unwrap()
-    });
+    let mut emu = Emulators::spawn();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    // The driver runs on this thread (the runtime's `block_on`); the controller on the workers.
     let cpu = Cpu {
-        cloud: cloud_stat,
-        kube: kube_stat,
         driver: thread_stat_path(),
     };
     rt.block_on(async move {
-        for i in 1..=NODES {
-            kube.add_node(&format!("worker-{i}"), &format!("10.0.{}.{}", 100 + i / 200, 10 + i % 200))
-                .unwrap();
-        }
-        let f = cloud.fixture().clone();
         let mut session = SessionConfig::new(Auth::ApplicationCredential {
-            auth_url: cloud.auth_url().to_owned(),
-            id: f.application_credential_id.clone(),
-            secret: f.application_credential_secret.clone(),
+            auth_url: emu.hello("auth_url"),
+            id: emu.hello("application_credential_id"),
+            secret: emu.hello("application_credential_secret"),
         });
         session.qps = a.qps;
         let client =
-            kube::Client::try_from(kube::Config::new(kube.url().parse().unwrap())).unwrap();
+            kube::Client::try_from(kube::Config::new(emu.hello("kube_url").parse().unwrap())).unwrap();
         let cluster = ClusterConfig {
             cluster_name: "bench".into(),
-            cluster_id: kube.kube_system_uid().to_owned(),
-            subnet_id: Some(f.cluster_subnet_id.clone()),
+            cluster_id: emu.hello("kube_system_uid"),
+            subnet_id: Some(emu.hello("cluster_subnet_id")),
             network_id: None,
             member_subnet_id: None,
-            floating_network_id: Some(f.external_network_id.clone()),
+            floating_network_id: Some(emu.hello("external_network_id")),
             provider: "amphora".into(),
         };
         let mut settings = Settings::new(cluster);
@@ -292,24 +529,12 @@ fn main() {
 
         eprintln!("phase: 1. Create all.");
         // 1. Create all.
-        cloud.reset_calls();
-        let (cpu0, cloud_cpu0) = cpu.sample();
+        emu.ask("reset_calls");
+        let cpu0 = cpu.sample(&mut emu);
         let started = Instant::now();
-        for i in 0..n {
-            kube.create_service(&service(i)).unwrap();
-        }
+        emu.ask(&format!("create_services {n}"));
         loop {
-            let services: Vec<Service> = kube.list(Some("default")).unwrap();
-            let ready = services
-                .iter()
-                .filter(|s| {
-                    s.status
-                        .as_ref()
-                        .and_then(|st| st.load_balancer.as_ref())
-                        .and_then(|lb| lb.ingress.as_ref())
-                        .is_some_and(|i| !i.is_empty())
-                })
-                .count();
+            let ready = emu.count("ready", "ready");
             if ready == n {
                 break;
             }
@@ -321,8 +546,8 @@ fn main() {
         }
         let took = started.elapsed();
         // Let the last writes land before counting.
-        wait_quiet(&cloud, Duration::from_secs(2), limit).await;
-        let c = calls(&cloud);
+        wait_quiet(&mut emu, Duration::from_secs(2), limit).await;
+        let c = emu.calls();
         let creates = total(&c);
         let polls = c
             .iter()
@@ -364,23 +589,11 @@ fn main() {
 
         eprintln!("phase: 2. Add one node.");
         // 2. Add one node.
-        cloud.reset_calls();
+        emu.ask("reset_calls");
         let started = Instant::now();
-        kube.add_node("worker-new", "10.0.200.1").unwrap();
+        emu.ask("add_node worker-new 10.0.200.1");
         loop {
-            let snap = cloud.snapshot();
-            let done = snap
-                .loadbalancers
-                .iter()
-                .filter(|t| {
-                    t.loadbalancer.listeners.iter().all(|l| {
-                        l.default_pool
-                            .as_ref()
-                            .is_some_and(|p| p.members.iter().any(|m| m.address == "10.0.200.1"))
-                    }) && t.loadbalancer.provisioning_status
-                        == Some(kks_lb_octavia_model::ProvisioningStatus::Active)
-                })
-                .count();
+            let done = emu.count("lbs_with_member 10.0.200.1", "done");
             if done == n {
                 break;
             }
@@ -388,8 +601,8 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         let took = started.elapsed();
-        wait_quiet(&cloud, Duration::from_secs(2), limit).await;
-        let c = calls(&cloud);
+        wait_quiet(&mut emu, Duration::from_secs(2), limit).await;
+        let c = emu.calls();
         let puts = c
             .get(&("PUT".to_owned(), "/v2/lbaas/pools/{id}/members".to_owned()))
             .copied()
@@ -411,13 +624,13 @@ fn main() {
         // 3. Restart: a new controller (a new leader) with N existing load balancers.
         stop1.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(30), task1).await;
-        cloud.reset_calls();
+        emu.ask("reset_calls");
         let mut probe = settings.clone();
         probe.resync = a.probe;
         let started = Instant::now();
         let (stop2, task2) = start_controller(probe).await;
-        let took = wait_quiet(&cloud, Duration::from_secs(3), limit).await;
-        let c = calls(&cloud);
+        let took = wait_quiet(&mut emu, Duration::from_secs(3), limit).await;
+        let c = emu.calls();
         rows.push((
             format!("restart with {n} load balancers"),
             format!("{} calls ({:.2} per Service), quiet after {:.1} s", total(&c), total(&c) as f64 / n as f64, took.as_secs_f64().min(started.elapsed().as_secs_f64())),
@@ -427,9 +640,9 @@ fn main() {
         eprintln!("phase: 4. Steady state");
         // 4. Steady state: two short resync intervals, nothing changes.
         tokio::time::sleep(a.probe).await;
-        cloud.reset_calls();
+        emu.ask("reset_calls");
         tokio::time::sleep(a.probe * 2).await;
-        let c = calls(&cloud);
+        let c = emu.calls();
         let per_interval = total(&c) as f64 / 2.0;
         rows.push((
             "steady state (nothing changes)".into(),
@@ -442,24 +655,12 @@ fn main() {
 
         eprintln!("phase: 5. Delete all.");
         // 5. Delete all.
-        cloud.reset_calls();
+        emu.ask("reset_calls");
         let started = Instant::now();
-        let api = kube::Api::<Service>::namespaced(client.clone(), "default");
-        for i in 0..n {
-            let r = tokio::time::timeout(
-                Duration::from_secs(5),
-                api.delete(&format!("svc-{i}"), &kube::api::DeleteParams::default()),
-            )
-            .await;
-            assert!(matches!(r, Ok(Ok(_))), "delete svc-{i}");
-        }
+        emu.ask(&format!("delete_services {n}"));
         loop {
-            let left = cloud.snapshot().loadbalancers.len();
-            let services: Vec<Service> = kube.list(Some("default")).unwrap();
-            let ours = services
-                .iter()
-                .filter(|s| s.metadata.name.as_deref().is_some_and(|n| n.starts_with("svc-")))
-                .count();
+            let v = emu.ask("left");
+            let (left, ours) = (v["lbs"].as_u64().unwrap(), v["services"].as_u64().unwrap());
             if left == 0 && ours == 0 {
                 break;
             }
@@ -470,21 +671,35 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         let took = started.elapsed();
-        let c = calls(&cloud);
+        let c = emu.calls();
         rows.push((
             format!("delete {n}"),
             format!("{:.1} s, {} calls ({:.2} per Service)", took.as_secs_f64(), total(&c), total(&c) as f64 / n as f64),
         ));
         stop2.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(30), task2).await;
-        let (cpu1, cloud_cpu1) = cpu.sample();
+        let cpu1 = cpu.sample(&mut emu);
         rows.push((
             "CPU seconds, whole run".into(),
-            format!("controller {:.1} s, OpenStack emulator {:.1} s", cpu1 - cpu0, cloud_cpu1 - cloud_cpu0),
+            format!(
+                "controller {:.1} s, OpenStack emulator {:.1} s, Kubernetes API emulator {:.1} s (emulator process {:.1} s)",
+                cpu1[0] - cpu0[0],
+                cpu1[1] - cpu0[1],
+                cpu1[2] - cpu0[2],
+                cpu1[3] - cpu0[3]
+            ),
+        ));
+        let (anon, file) = rss_split_mib();
+        rows.push((
+            "peak RSS, controller (the bench process: controller + driver)".into(),
+            format!(
+                "{:.0} MiB (at the end: {anon:.0} MiB anonymous, {file:.0} MiB file-backed, mostly the binary's code)",
+                peak_rss_mib()
+            ),
         ));
         rows.push((
-            "peak RSS (controller + both emulators, one process)".into(),
-            format!("{:.0} MiB", peak_rss_mib()),
+            "peak RSS, emulators (their own process)".into(),
+            format!("{:.0} MiB", emu.ask("stats")["peak_rss_mib"].as_f64().unwrap()),
         ));
         println!(
             "\n| {n} Services × {NODES} nodes, --os-api-qps {}, --concurrency {} | |\n|---|---|",

@@ -404,9 +404,10 @@ enum Scenario {
     ListenerPortSharing,
     FloatingIp,
     SubnetExhaustion,
+    ChildMutationsMoveUpdatedAt,
 }
 
-const SCENARIOS: [Scenario; 7] = [
+const SCENARIOS: [Scenario; 8] = [
     Scenario::Versions,
     Scenario::LoadBalancerLifecycle,
     Scenario::FullyPopulated,
@@ -414,6 +415,7 @@ const SCENARIOS: [Scenario; 7] = [
     Scenario::ListenerPortSharing,
     Scenario::FloatingIp,
     Scenario::SubnetExhaustion,
+    Scenario::ChildMutationsMoveUpdatedAt,
 ];
 
 impl Scenario {
@@ -426,6 +428,7 @@ impl Scenario {
             Scenario::ListenerPortSharing => "listener_port_sharing",
             Scenario::FloatingIp => "floating_ip",
             Scenario::SubnetExhaustion => "subnet_exhaustion",
+            Scenario::ChildMutationsMoveUpdatedAt => "child_mutations_move_updated_at",
         }
     }
 
@@ -444,6 +447,7 @@ impl Scenario {
             Scenario::ListenerPortSharing => listener_port_sharing(c, o, &run).await,
             Scenario::FloatingIp => floating_ip(c, o, &run).await,
             Scenario::SubnetExhaustion => subnet_exhaustion(c, o, &run).await,
+            Scenario::ChildMutationsMoveUpdatedAt => child_mutations(c, o, &run).await,
         }
     }
 }
@@ -691,6 +695,246 @@ async fn lb_lifecycle(c: &Cloud, o: &mut Obs, run: &str) {
         .oct(Method::DELETE, &format!("/loadbalancers/{id}"), None)
         .await;
     o.check("DELETE deleted lb", r.status_and_body());
+}
+
+/// The load balancer's `updated_at` (`""` when absent).
+async fn lb_updated_at(c: &Cloud, id: &str) -> String {
+    let r = c
+        .oct(Method::GET, &format!("/loadbalancers/{id}"), None)
+        .await;
+    s(&r.body["loadbalancer"]["updated_at"])
+}
+
+/// Whether every mutation of a child (listener, pool, member, monitor: create, update, delete,
+/// and the batch member update, even one that changes nothing) moves the parent load
+/// balancer's `updated_at`, as the controller's list-based drift check assumes; a refused
+/// request must not move it. Timestamps have one-second resolution, so each mutation starts
+/// more than a second after the last change.
+async fn child_mutations(c: &Cloud, o: &mut Obs, run: &str) {
+    let r = c
+        .oct(
+            Method::POST,
+            "/loadbalancers",
+            Some(
+                json!({"loadbalancer": {"name": format!("conf-updated-{run}"),
+                "vip_subnet_id": c.subnet,
+                "listeners": [{"name": "tcp", "protocol": "TCP", "protocol_port": 80,
+                    "default_pool": {"name": "pool-tcp", "protocol": "TCP",
+                        "lb_algorithm": "ROUND_ROBIN",
+                        "members": [{"address": "10.0.0.30", "protocol_port": 30080}]}}]}}),
+            ),
+        )
+        .await;
+    let lb = r.body["loadbalancer"].clone();
+    let id = s(&lb["id"]);
+    o.lbs.push(id.clone());
+    o.label(&id, "lb");
+    o.check("POST lb updated_at", lb["updated_at"].clone());
+    o.check("lb settles to", json!(c.settle(&id).await));
+    let created = c
+        .oct(Method::GET, &format!("/loadbalancers/{id}"), None)
+        .await;
+    let created = &created.body["loadbalancer"];
+    o.check(
+        "ACTIVE after create: updated_at set, not before created_at",
+        json!(
+            created["updated_at"].is_string()
+                && s(&created["updated_at"]) >= s(&created["created_at"])
+        ),
+    );
+    let pool = s(&created["pools"][0]["id"]);
+    let listener = s(&created["listeners"][0]["id"]);
+
+    // One step: wait past the current second, send the request, then compare `updated_at`
+    // right after the answer and once the load balancer is ACTIVE again.
+    async fn step(
+        c: &Cloud,
+        o: &mut Obs,
+        lb: &str,
+        what: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Resp {
+        assert_eq!(
+            c.settle(lb).await,
+            "ACTIVE",
+            "{what}: the load balancer is ACTIVE first"
+        );
+        let before = lb_updated_at(c, lb).await;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let r = c.oct(method, path, body).await;
+        let accepted = lb_updated_at(c, lb).await;
+        c.settle(lb).await;
+        let active = lb_updated_at(c, lb).await;
+        o.check(
+            what,
+            json!({"status": r.status, "moved when answered": accepted > before,
+                   "moved once ACTIVE": active > before}),
+        );
+        r
+    }
+
+    let r = step(
+        c,
+        o,
+        &id,
+        "POST listener",
+        Method::POST,
+        "/listeners",
+        Some(json!({"listener": {"loadbalancer_id": id, "protocol": "TCP", "protocol_port": 81}})),
+    )
+    .await;
+    let listener2 = s(&r.body["listener"]["id"]);
+    step(
+        c,
+        o,
+        &id,
+        "PUT listener",
+        Method::PUT,
+        &format!("/listeners/{listener}"),
+        Some(json!({"listener": {"connection_limit": 100}})),
+    )
+    .await;
+    let r = step(
+        c,
+        o,
+        &id,
+        "POST pool",
+        Method::POST,
+        "/pools",
+        Some(json!({"pool": {"listener_id": listener2, "protocol": "TCP",
+                             "lb_algorithm": "ROUND_ROBIN"}})),
+    )
+    .await;
+    let pool2 = s(&r.body["pool"]["id"]);
+    step(
+        c,
+        o,
+        &id,
+        "PUT pool",
+        Method::PUT,
+        &format!("/pools/{pool}"),
+        Some(json!({"pool": {"lb_algorithm": "LEAST_CONNECTIONS"}})),
+    )
+    .await;
+    let r = step(
+        c,
+        o,
+        &id,
+        "POST member",
+        Method::POST,
+        &format!("/pools/{pool}/members"),
+        Some(json!({"member": {"address": "10.0.0.31", "protocol_port": 30080}})),
+    )
+    .await;
+    let member = s(&r.body["member"]["id"]);
+    step(
+        c,
+        o,
+        &id,
+        "PUT member",
+        Method::PUT,
+        &format!("/pools/{pool}/members/{member}"),
+        Some(json!({"member": {"weight": 5}})),
+    )
+    .await;
+    step(
+        c,
+        o,
+        &id,
+        "DELETE member",
+        Method::DELETE,
+        &format!("/pools/{pool}/members/{member}"),
+        None,
+    )
+    .await;
+    let batch = json!({"members": [{"address": "10.0.0.30", "protocol_port": 30080},
+                                   {"address": "10.0.0.32", "protocol_port": 30080}]});
+    step(
+        c,
+        o,
+        &id,
+        "PUT pools/{id}/members (batch, one added)",
+        Method::PUT,
+        &format!("/pools/{pool}/members"),
+        Some(batch.clone()),
+    )
+    .await;
+    step(
+        c,
+        o,
+        &id,
+        "PUT pools/{id}/members (batch, nothing changes)",
+        Method::PUT,
+        &format!("/pools/{pool}/members"),
+        Some(batch),
+    )
+    .await;
+    let r = step(
+        c,
+        o,
+        &id,
+        "POST healthmonitor",
+        Method::POST,
+        "/healthmonitors",
+        Some(
+            json!({"healthmonitor": {"pool_id": pool, "type": "TCP", "delay": 5,
+                                      "timeout": 3, "max_retries": 3}}),
+        ),
+    )
+    .await;
+    let hm = s(&r.body["healthmonitor"]["id"]);
+    step(
+        c,
+        o,
+        &id,
+        "PUT healthmonitor",
+        Method::PUT,
+        &format!("/healthmonitors/{hm}"),
+        Some(json!({"healthmonitor": {"delay": 7}})),
+    )
+    .await;
+    step(
+        c,
+        o,
+        &id,
+        "DELETE healthmonitor",
+        Method::DELETE,
+        &format!("/healthmonitors/{hm}"),
+        None,
+    )
+    .await;
+    step(
+        c,
+        o,
+        &id,
+        "DELETE pool",
+        Method::DELETE,
+        &format!("/pools/{pool2}"),
+        None,
+    )
+    .await;
+    step(
+        c,
+        o,
+        &id,
+        "DELETE listener",
+        Method::DELETE,
+        &format!("/listeners/{listener2}"),
+        None,
+    )
+    .await;
+    step(
+        c,
+        o,
+        &id,
+        "POST member refused (400)",
+        Method::POST,
+        &format!("/pools/{pool}/members"),
+        Some(json!({"member": {"address": "not-an-address", "protocol_port": 30080}})),
+    )
+    .await;
 }
 
 /// How often a probe that must meet a `PENDING_*` load balancer is tried.
@@ -1865,6 +2109,9 @@ fn recorded_text(scenario: Scenario) -> &'static str {
         }
         Scenario::FloatingIp => include_str!("data/conformance/floating_ip.json"),
         Scenario::SubnetExhaustion => include_str!("data/conformance/subnet_exhaustion.json"),
+        Scenario::ChildMutationsMoveUpdatedAt => {
+            include_str!("data/conformance/child_mutations_move_updated_at.json")
+        }
     }
 }
 
@@ -1974,6 +2221,8 @@ conformance_tests! {
         real_openstack_if_configured_still_answers_as_recorded_on_floating_ip;
     SubnetExhaustion => emulator_matches_real_openstack_on_subnet_exhaustion,
         real_openstack_if_configured_still_answers_as_recorded_on_subnet_exhaustion;
+    ChildMutationsMoveUpdatedAt => emulator_matches_real_openstack_on_child_mutations_move_updated_at,
+        real_openstack_if_configured_still_answers_as_recorded_on_child_mutations_move_updated_at;
 }
 
 /// With `KKS_REAL_*` set, runs every scenario against both clouds and prints (or writes to

@@ -1318,3 +1318,64 @@ async fn r_pool_id(c: &Client, lb: &str) -> String {
         .await;
     r.body["pools"][0]["id"].as_str().unwrap().to_owned()
 }
+
+/// The names of the load balancers a `?tags=` list answers, sorted.
+async fn names_tagged(c: &Client, query: &str) -> Vec<String> {
+    let r = c
+        .get(&Client::lbaas(&format!("/loadbalancers?{query}")))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{query}");
+    let mut names: Vec<String> = r.body["loadbalancers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|lb| lb["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(start_paused = true)]
+async fn tag_filtered_lists_follow_tags_set_at_create_changed_by_put_and_gone_with_the_lb() {
+    let (_cloud, c, subnet) = setup().await;
+    let mut ids = Vec::new();
+    for (name, tags) in [("a", json!(["c1", "s1"])), ("b", json!(["c1", "s2"]))] {
+        let mut body = simple_lb_body(name, &subnet);
+        body["loadbalancer"]["tags"] = tags;
+        let r = c.post(&Client::lbaas("/loadbalancers"), body).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        ids.push(r.body["loadbalancer"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(names_tagged(&c, "tags=c1").await, ["a", "b"]);
+    assert_eq!(names_tagged(&c, "tags=s1").await, ["a"]);
+    assert_eq!(names_tagged(&c, "tags=c1,s2").await, ["b"]);
+    assert_eq!(names_tagged(&c, "tags=c1&tags=s2").await, ["b"]);
+    assert!(names_tagged(&c, "tags=s1,s2").await.is_empty());
+    assert!(names_tagged(&c, "tags=nobody").await.is_empty());
+    assert_eq!(names_tagged(&c, "tags=c1&not-tags=s1").await, ["b"]);
+
+    advance(10_000).await;
+    let r = c
+        .put(
+            &Client::lbaas(&format!("/loadbalancers/{}", ids[0])),
+            json!({"loadbalancer": {"tags": ["c2", "s1"]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(names_tagged(&c, "tags=c1").await, ["b"]);
+    assert_eq!(names_tagged(&c, "tags=c2").await, ["a"]);
+    assert_eq!(names_tagged(&c, "tags=s1").await, ["a"]);
+
+    let r = c
+        .delete(&Client::lbaas(&format!("/loadbalancers/{}", ids[1])))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        names_tagged(&c, "tags=c1").await,
+        ["b"],
+        "listed while PENDING_DELETE"
+    );
+    advance(3_000).await;
+    assert!(names_tagged(&c, "tags=c1").await.is_empty());
+    assert!(names_tagged(&c, "tags=s2").await.is_empty());
+}

@@ -24,7 +24,7 @@ use super::faults::{FaultId, FaultRule, Service};
 use super::oneshot::{Arm, CallMatcher, FaultKind, Fired, Progress, Reply};
 use super::query::Query;
 use super::server::json;
-use super::state::{Shared, State};
+use super::state::{Gate, Shared, State};
 
 type Sh = AxState<Arc<Shared>>;
 
@@ -359,9 +359,11 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {
 }
 
 fn settled<T>(sh: &Shared, f: impl FnOnce(&mut State) -> T) -> T {
-    let mut st = sh.lock();
-    st.settle();
-    f(&mut st)
+    sh.write(f)
+}
+
+fn gated<T>(sh: &Shared, f: impl FnOnce(&mut Gate) -> T) -> T {
+    f(&mut sh.gate())
 }
 
 fn parse_method(m: Option<String>) -> Result<Option<Method>, ControlError> {
@@ -431,8 +433,8 @@ fn not_found(id: FaultId) -> ControlError {
     )
 }
 
-fn find(st: &State, id: FaultId) -> Option<FaultWire> {
-    let faults = &st.faults;
+fn find(gate: &Gate, id: FaultId) -> Option<FaultWire> {
+    let faults = &gate.faults;
     faults
         .rules()
         .iter()
@@ -469,13 +471,13 @@ async fn unknown(method: Method, uri: axum::http::Uri) -> ControlError {
 }
 
 async fn list_faults(AxState(sh): Sh) -> Response {
-    settled(&sh, |st| {
-        let mut faults: Vec<(FaultId, FaultWire)> = st
+    gated(&sh, |g| {
+        let mut faults: Vec<(FaultId, FaultWire)> = g
             .faults
             .rules()
             .iter()
             .map(|(id, r)| (*id, rule_wire(*id, r)))
-            .chain(st.faults.arms().iter().map(|a| (a.id, arm_wire(a))))
+            .chain(g.faults.arms().iter().map(|a| (a.id, arm_wire(a))))
             .collect();
         faults.sort_by_key(|(id, _)| *id);
         let faults: Vec<FaultWire> = faults.into_iter().map(|(_, f)| f).collect();
@@ -508,7 +510,7 @@ async fn add_fault(AxState(sh): Sh, body: Bytes) -> Answer {
                 burst,
                 burst_status: check_status("burst_status", burst_status)?,
             };
-            settled(sh, |st| st.faults.add(rule))
+            gated(sh, |g| g.faults.add(rule))
         }
         NewFault::OneShot {
             method,
@@ -540,7 +542,7 @@ async fn add_fault(AxState(sh): Sh, body: Bytes) -> Answer {
                     )));
                 }
             };
-            settled(sh, |st| st.faults.arm(matcher, Some((nth, kind))).0)
+            gated(sh, |g| g.faults.arm(matcher, Some((nth, kind))).0)
         }
         NewFault::Counter {
             method,
@@ -554,27 +556,31 @@ async fn add_fault(AxState(sh): Sh, body: Bytes) -> Answer {
                 path,
                 mutating,
             };
-            settled(sh, |st| st.faults.arm(matcher, None).0)
+            gated(sh, |g| g.faults.arm(matcher, None).0)
         }
     };
-    let entry = settled(sh, |st| find(st, id)).ok_or_else(|| not_found(id))?;
+    let entry = gated(sh, |g| find(g, id)).ok_or_else(|| not_found(id))?;
     Ok(json(StatusCode::CREATED, &entry))
 }
 
 async fn clear_faults(AxState(sh): Sh) -> Response {
-    settled(&sh, |st| st.faults.clear());
+    gated(&sh, |g| g.faults.clear());
+    settled(&sh, |st| {
+        st.lb_faults.clear();
+        st.recompute_due();
+    });
     StatusCode::NO_CONTENT.into_response()
 }
 
 async fn get_fault(AxState(sh): Sh, Path(raw): Path<String>) -> Answer {
     let id = fault_id(&raw)?;
-    let entry = settled(&sh, |st| find(st, id)).ok_or_else(|| not_found(id))?;
+    let entry = gated(&sh, |g| find(g, id)).ok_or_else(|| not_found(id))?;
     Ok(json(StatusCode::OK, &entry))
 }
 
 async fn remove_fault(AxState(sh): Sh, Path(raw): Path<String>) -> Answer {
     let id = fault_id(&raw)?;
-    if settled(&sh, |st| st.faults.remove(id)) {
+    if gated(&sh, |g| g.faults.remove(id)) {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(not_found(id))
@@ -592,8 +598,8 @@ async fn wait_fired(AxState(sh): Sh, Path(raw): Path<String>, RawQuery(q): RawQu
             bad_request(format!("timeout_ms: {t:?} is not a number of milliseconds"))
         })?,
     };
-    let found = settled(&sh, |st| {
-        st.faults
+    let found = gated(&sh, |g| {
+        g.faults
             .arms()
             .iter()
             .find(|a| a.id == id)
@@ -614,7 +620,7 @@ async fn wait_fired(AxState(sh): Sh, Path(raw): Path<String>, RawQuery(q): RawQu
         .map(|r| r.is_ok());
     match waited {
         Ok(true) => {
-            let entry = settled(&sh, |st| find(st, id)).ok_or_else(|| not_found(id))?;
+            let entry = gated(&sh, |g| find(g, id)).ok_or_else(|| not_found(id))?;
             Ok(json(StatusCode::OK, &entry))
         }
         Ok(false) => Err(error(
@@ -634,21 +640,21 @@ async fn wait_fired(AxState(sh): Sh, Path(raw): Path<String>, RawQuery(q): RawQu
 
 fn lb_faults(st: &State) -> LbFaultsWire {
     LbFaultsWire {
-        stuck_all: st.faults.stuck_all,
-        stuck: st.faults.stuck.iter().cloned().collect(),
-        fail_next_creates: st.faults.fail_creates,
-        fail_next_updates: st.faults.fail_updates,
+        stuck_all: st.lb_faults.stuck_all,
+        stuck: st.lb_faults.stuck.iter().cloned().collect(),
+        fail_next_creates: st.lb_faults.fail_creates,
+        fail_next_updates: st.lb_faults.fail_updates,
     }
 }
 
 async fn get_lb_faults(AxState(sh): Sh) -> Response {
-    settled(&sh, |st| json(StatusCode::OK, &lb_faults(st)))
+    sh.read(|st| json(StatusCode::OK, &lb_faults(st)))
 }
 
 async fn set_lb_faults(AxState(sh): Sh, body: Bytes) -> Answer {
     let u: LbFaultsUpdate = parse(&body)?;
     Ok(settled(&sh, |st| {
-        let f = &mut st.faults;
+        let f = &mut st.lb_faults;
         if let Some(s) = u.stuck_all {
             f.stuck_all = s;
         }
@@ -662,6 +668,7 @@ async fn set_lb_faults(AxState(sh): Sh, body: Bytes) -> Answer {
         if let Some(n) = u.fail_next_updates {
             f.fail_updates = n;
         }
+        st.recompute_due();
         json(StatusCode::OK, &lb_faults(st))
     }))
 }
@@ -688,7 +695,7 @@ async fn calls(AxState(sh): Sh, RawQuery(q): RawQuery) -> Answer {
             && any("path", &c.path)
             && any("status", &c.status.to_string())
     };
-    let (counts, log) = settled(&sh, |st| (st.accounting.counts(), st.accounting.log()));
+    let (counts, log) = gated(&sh, |g| (g.accounting.counts(), g.accounting.log()));
     let counts: Vec<CountWire> = counts
         .into_iter()
         .filter(|(c, _)| keep(c))
@@ -702,7 +709,7 @@ async fn calls(AxState(sh): Sh, RawQuery(q): RawQuery) -> Answer {
 }
 
 async fn reset_calls(AxState(sh): Sh) -> Response {
-    settled(&sh, |st| st.accounting.reset());
+    gated(&sh, |g| g.accounting.reset());
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -723,7 +730,7 @@ async fn leaks(AxState(sh): Sh, RawQuery(q): RawQuery) -> Answer {
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
         .collect();
-    let report = settled(&sh, |st| st.leak_report(cluster_tag, &live));
+    let report = sh.read(|st| st.leak_report(cluster_tag, &live));
     Ok(json(
         StatusCode::OK,
         &json!({
@@ -744,7 +751,7 @@ fn delays(st: &State) -> DelaysWire {
 }
 
 async fn get_delays(AxState(sh): Sh) -> Response {
-    settled(&sh, |st| json(StatusCode::OK, &delays(st)))
+    sh.read(|st| json(StatusCode::OK, &delays(st)))
 }
 
 /// Changes the given delays (milliseconds) of later operations.

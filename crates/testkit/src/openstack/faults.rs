@@ -172,6 +172,12 @@ pub(crate) struct Faults {
     arms: Vec<Arm>,
     next_id: u64,
     rng: StdRng,
+}
+
+/// Load-balancer level faults. They act on the cloud's state machine, so they live with the
+/// state ([`super::state::State::lb_faults`]), not with the per-call faults.
+#[derive(Debug, Default)]
+pub(crate) struct LbFaults {
     /// No pending LB operation completes while set.
     pub(crate) stuck_all: bool,
     /// LBs whose pending operations never complete.
@@ -190,10 +196,6 @@ impl Faults {
             next_id: 0,
             // A stream separate from the id generator, so faults do not shift ids.
             rng: StdRng::seed_from_u64(seed ^ 0x6b6b_732d_6c62_6661),
-            stuck_all: false,
-            stuck: Default::default(),
-            fail_creates: 0,
-            fail_updates: 0,
         }
     }
 
@@ -254,13 +256,11 @@ impl Faults {
         oneshot::observe(&mut self.arms, method, service, path)
     }
 
+    /// Removes every rule, one-shot fault and counter (the load-balancer faults are cleared
+    /// with [`LbFaults::clear`]).
     pub(crate) fn clear(&mut self) {
         self.rules.clear();
         self.arms.clear();
-        self.stuck_all = false;
-        self.stuck.clear();
-        self.fail_creates = 0;
-        self.fail_updates = 0;
     }
 
     /// Decides the fate of a request and the latency to add.
@@ -294,6 +294,12 @@ impl Faults {
             }
         }
         (verdict, latency)
+    }
+}
+
+impl LbFaults {
+    pub(crate) fn clear(&mut self) {
+        *self = LbFaults::default();
     }
 
     /// Whether the LB's pending operation is held back.

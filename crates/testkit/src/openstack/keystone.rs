@@ -16,7 +16,7 @@ use kks_lb_octavia_model::api::keystone::{
 use serde_json::json;
 
 use super::error::{ApiError, ApiResult};
-use super::server::{json, with_state};
+use super::server::{json, read_state, with_state};
 use super::state::{Shared, State, TokenRec, Urls};
 
 type Sh = AxState<Arc<Shared>>;
@@ -69,7 +69,7 @@ async fn issue(AxState(sh): Sh, body: Bytes) -> Response {
 }
 
 async fn validate(AxState(sh): Sh, headers: HeaderMap) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let subject = header(&headers, "x-subject-token");
         let now = st.now();
         let rec = st

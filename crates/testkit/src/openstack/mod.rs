@@ -143,9 +143,15 @@ impl OpenStackEmulator {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        let mut st = self.shared.lock();
-        st.settle();
-        f(&mut st)
+        self.shared.write(f)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        self.shared.read(f)
+    }
+
+    fn gate<T>(&self, f: impl FnOnce(&mut state::Gate) -> T) -> T {
+        f(&mut self.shared.gate())
     }
 
     // -----------------------------------------------------------------------------------------
@@ -154,13 +160,13 @@ impl OpenStackEmulator {
 
     /// Adds a per-endpoint fault rule.
     pub fn add_fault(&self, rule: FaultRule) -> FaultId {
-        self.with(|st| st.faults.add(rule))
+        self.gate(|g| g.faults.add(rule))
     }
 
     /// Removes a rule, one-shot fault or counter. Removing a crash-after-commit fault closes
     /// the connection it holds.
     pub fn remove_fault(&self, id: FaultId) {
-        self.with(|st| st.faults.remove(id));
+        self.gate(|g| g.faults.remove(id));
     }
 
     /// Arms a one-shot fault: the `nth` call matching `fault.matcher` from now (counted from
@@ -183,7 +189,7 @@ impl OpenStackEmulator {
     /// ```
     pub fn arm_fault(&self, fault: OneShotFault) -> ArmedFault {
         let (id, progress) =
-            self.with(|st| st.faults.arm(fault.matcher, Some((fault.nth, fault.kind))));
+            self.gate(|g| g.faults.arm(fault.matcher, Some((fault.nth, fault.kind))));
         ArmedFault { id, progress }
     }
 
@@ -191,41 +197,49 @@ impl OpenStackEmulator {
     /// operation fault-free, read [`CallCounter::seen`] = N, then arm one-shot faults at
     /// `0..N`.
     pub fn count_calls(&self, matcher: CallMatcher) -> CallCounter {
-        let (id, progress) = self.with(|st| st.faults.arm(matcher, None));
+        let (id, progress) = self.gate(|g| g.faults.arm(matcher, None));
         CallCounter { id, progress }
     }
 
     /// Removes every rule, one-shot fault and counter, and every load-balancer fault (stuck,
     /// fail-next). Connections held by crash-after-commit faults are closed.
     pub fn clear_faults(&self) {
-        self.with(|st| st.faults.clear());
+        self.gate(|g| g.faults.clear());
+        self.with(|st| {
+            st.lb_faults.clear();
+            st.recompute_due();
+        });
     }
 
     /// While `stuck`, no load balancer leaves `PENDING_*`; clearing it lets due operations
     /// complete on the next request.
     pub fn set_stuck_pending(&self, stuck: bool) {
-        self.with(|st| st.faults.stuck_all = stuck);
+        self.with(|st| {
+            st.lb_faults.stuck_all = stuck;
+            st.recompute_due();
+        });
     }
 
     /// Holds (or releases) one load balancer in its `PENDING_*` state.
     pub fn stick_load_balancer(&self, lb_id: &str, stuck: bool) {
         self.with(|st| {
             if stuck {
-                st.faults.stuck.insert(lb_id.to_owned());
+                st.lb_faults.stuck.insert(lb_id.to_owned());
             } else {
-                st.faults.stuck.remove(lb_id);
+                st.lb_faults.stuck.remove(lb_id);
             }
+            st.recompute_due();
         });
     }
 
     /// The next `n` load balancer creates end in `ERROR` instead of `ACTIVE`.
     pub fn fail_next_creates(&self, n: u32) {
-        self.with(|st| st.faults.fail_creates = n);
+        self.with(|st| st.lb_faults.fail_creates = n);
     }
 
     /// The next `n` updates (LB PUT or any child change) end in `ERROR`.
     pub fn fail_next_updates(&self, n: u32) {
-        self.with(|st| st.faults.fail_updates = n);
+        self.with(|st| st.lb_faults.fail_updates = n);
     }
 
     /// Invalidates every issued token: the next call with one answers 401.
@@ -266,38 +280,38 @@ impl OpenStackEmulator {
 
     /// Calls counted by (service, method, path template, status).
     pub fn calls(&self) -> BTreeMap<Call, u64> {
-        self.with(|st| st.accounting.counts())
+        self.gate(|g| g.accounting.counts())
     }
 
     /// Every call in arrival order.
     pub fn call_log(&self) -> Vec<Call> {
-        self.with(|st| st.accounting.log())
+        self.gate(|g| g.accounting.log())
     }
 
     /// Calls of `method` on `path` (service-relative template, e.g.
     /// `/v2/lbaas/loadbalancers/{id}`), any status.
     pub fn call_count(&self, method: &str, path: &str) -> u64 {
-        self.with(|st| st.accounting.count(method, path, None))
+        self.gate(|g| g.accounting.count(method, path, None))
     }
 
     /// Calls of `method` on `path` answered with `status` (0 = dropped connection).
     pub fn call_count_with_status(&self, method: &str, path: &str, status: u16) -> u64 {
-        self.with(|st| st.accounting.count(method, path, Some(status)))
+        self.gate(|g| g.accounting.count(method, path, Some(status)))
     }
 
     /// Clears counters and the log.
     pub fn reset_calls(&self) {
-        self.with(|st| st.accounting.reset());
+        self.gate(|g| g.accounting.reset());
     }
 
     /// The whole cloud, settled at the current (tokio) time.
     pub fn snapshot(&self) -> Snapshot {
-        self.with(|st| st.snapshot())
+        self.read(State::snapshot)
     }
 
     /// The provisioning status of a load balancer, `None` once it is gone.
     pub fn provisioning_status(&self, lb_id: &str) -> Option<ProvisioningStatus> {
-        self.with(|st| st.lbs.get(lb_id).map(|lb| lb.prov))
+        self.read(|st| st.lbs.get(lb_id).map(|lb| lb.prov))
     }
 
     /// Load balancers and floating IPs tagged `cluster_tag` whose `kks-lb-service:<uid>` tag
@@ -308,7 +322,7 @@ impl OpenStackEmulator {
         S: Into<String>,
     {
         let live: BTreeSet<String> = live_service_tags.into_iter().map(Into::into).collect();
-        self.with(|st| st.leak_report(cluster_tag, &live))
+        self.read(|st| st.leak_report(cluster_tag, &live))
     }
 
     /// Stops the server and waits for it.

@@ -43,7 +43,7 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult};
 use super::net::TakeError;
 use super::query::Query;
-use super::server::{Ctx, json, with_state};
+use super::server::{Ctx, json, read_state, with_state};
 use super::state::{FipRec, NetworkRec, PortRec, Shared, State, SubnetRec, Urls};
 
 type Resp = ApiResult<Response>;
@@ -102,7 +102,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
 }
 
 async fn versions(AxState(sh): Sh) -> Response {
-    with_state(&sh, |_, urls: &Urls| {
+    read_state(&sh, |_, urls: &Urls| {
         Ok(json(
             StatusCode::OK,
             &json!({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [
@@ -112,7 +112,7 @@ async fn versions(AxState(sh): Sh) -> Response {
     })
 }
 async fn resources(AxState(sh): Sh) -> Response {
-    with_state(&sh, |_, urls: &Urls| {
+    read_state(&sh, |_, urls: &Urls| {
         let res = ["network", "subnet", "port", "floatingip"]
             .iter()
             .map(|r| {
@@ -129,7 +129,7 @@ async fn list_networks(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let q = Query::parse(q.as_deref());
         let mut nets: Vec<&NetworkRec> = st
             .networks
@@ -150,7 +150,7 @@ async fn get_network(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let n = st
             .networks
             .get(&id)
@@ -169,7 +169,7 @@ async fn list_subnets(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let q = Query::parse(q.as_deref());
         let mut subs: Vec<&SubnetRec> = st
             .subnets
@@ -190,7 +190,7 @@ async fn get_subnet(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let s = st
             .subnets
             .get(&id)
@@ -280,7 +280,7 @@ async fn list_ports(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let q = Query::parse(q.as_deref());
         let mut ports: Vec<&PortRec> = st
             .ports
@@ -306,7 +306,7 @@ async fn get_port(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let p = st.visible_port(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -332,7 +332,7 @@ async fn list_fips(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let q = Query::parse(q.as_deref());
         let mut fips: Vec<&FipRec> = st
             .fips
@@ -352,7 +352,7 @@ async fn get_fip(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let f = st.visible_fip(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -424,7 +424,7 @@ async fn get_tags(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let f = st.visible_fip(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -464,7 +464,7 @@ async fn has_tag(
     Extension(ctx): Extension<Ctx>,
     Path((id, tag)): Path<(String, String)>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         if st.visible_fip(&ctx, &id)?.tags.contains(&tag) {
             Ok(StatusCode::NO_CONTENT.into_response())
         } else {

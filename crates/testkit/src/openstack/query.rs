@@ -110,6 +110,16 @@ impl Query {
         self.tags_match_list(&have)
     }
 
+    /// Whether objects that passed [`Query::may_match`] (name and tag filters) and came from
+    /// the indexes of the keys in `indexed` must still be rendered and checked with
+    /// [`Query::matches`]: only when another attribute filter is present.
+    pub(crate) fn needs_render_match(&self, indexed: &[&str]) -> bool {
+        self.0.iter().any(|(k, _)| {
+            let k = k.as_str();
+            !RESERVED.contains(&k) && k != "name" && !indexed.contains(&k)
+        })
+    }
+
     fn tags_match_list(&self, have: &[&str]) -> bool {
         let list = |key: &str| -> Option<Vec<String>> {
             let vals = self.all(key);
@@ -195,6 +205,10 @@ mod tests {
         assert!(Query::parse(Some("not-tags=a,c")).matches(&obj, &none));
         assert!(!Query::parse(Some("not-tags-any=c,a")).matches(&obj, &none));
         let special = |k: &str, v: &[&str]| (k == "loadbalancer_id").then(|| v.contains(&"lb1"));
+        let q = Query::parse(Some("loadbalancer_id=lb1&name=x&tags=a&limit=1"));
+        assert!(!q.needs_render_match(&["loadbalancer_id"]));
+        assert!(q.needs_render_match(&[]));
+        assert!(Query::parse(Some("admin_state_up=true")).needs_render_match(&["id"]));
         assert!(Query::parse(Some("loadbalancer_id=lb1")).matches(&obj, &special));
         assert!(!Query::parse(Some("loadbalancer_id=lb2")).matches(&obj, &special));
     }

@@ -58,14 +58,24 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Runs `f` on the settled state and turns its error into the service's error response.
+/// Runs `f` on the settled state, alone (a mutation), and turns its error into the
+/// service's error response.
 pub(crate) fn with_state(
     sh: &Shared,
     f: impl FnOnce(&mut State, &Urls) -> ApiResult<Response>,
 ) -> Response {
-    let mut st = sh.lock();
-    st.settle();
-    f(&mut st, &sh.urls).unwrap_or_else(IntoResponse::into_response)
+    sh.write(|st| f(st, &sh.urls))
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Runs `f` on the settled state, concurrently with other reads (a list or a show), and turns
+/// its error into the service's error response.
+pub(crate) fn read_state(
+    sh: &Shared,
+    f: impl FnOnce(&State, &Urls) -> ApiResult<Response>,
+) -> Response {
+    sh.read(|st| f(st, &sh.urls))
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The service a path belongs to and its service-relative template (`/v2.0/lbaas` is folded
@@ -187,11 +197,11 @@ fn authenticate(
     })
 }
 
-/// Every request: settle, decide faults, authenticate, run, count.
+/// Every request: decide faults, authenticate, run (the handler settles the state), count.
 ///
 /// A one-shot fault acting on the request decides alone: before commit it answers instead of
 /// the handler; after commit the handler runs (its state change is done once it returns, all
-/// handlers mutate the state synchronously under the lock), the fault reports the real answer
+/// handlers mutate the state synchronously under the state's write lock), the fault reports the real answer
 /// and then replaces it, drops the connection, or holds it.
 async fn gate(AxState(sh): AxState<Arc<Shared>>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
@@ -207,11 +217,10 @@ async fn gate(AxState(sh): AxState<Arc<Shared>>, mut req: Request, next: Next) -
         .unwrap_or_else(|| req.uri().path().to_owned());
     let (service, template) = classify(&path);
     let (verdict, latency, request_id, shot) = {
-        let mut st = sh.lock();
-        st.settle();
-        let (verdict, latency) = st.faults.decide(&method, service, &template);
-        let shot = st.faults.observe(&method, service, &template);
-        (verdict, latency, st.request_id(), shot)
+        let mut gate = sh.gate();
+        let (verdict, latency) = gate.faults.decide(&method, service, &template);
+        let shot = gate.faults.observe(&method, service, &template);
+        (verdict, latency, gate.request_id(), shot)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -246,11 +255,7 @@ async fn gate(AxState(sh): AxState<Arc<Shared>>, mut req: Request, next: Next) -
         }
         Verdict::Fail(status) => injected(service, status),
         Verdict::Pass => {
-            let auth = {
-                let mut st = sh.lock();
-                st.settle();
-                authenticate(&st, &sh.urls, service, &template, req.headers())
-            };
+            let auth = sh.read(|st| authenticate(st, &sh.urls, service, &template, req.headers()));
             match auth {
                 Ok(ctx) => {
                     req.extensions_mut().insert(ctx);
@@ -312,7 +317,7 @@ fn injected(service: Service, status: u16) -> Response {
 }
 
 fn record(sh: &Shared, service: Service, method: &Method, template: &str, status: u16) {
-    sh.lock()
+    sh.gate()
         .accounting
         .record(service, method.as_str(), template, status);
 }

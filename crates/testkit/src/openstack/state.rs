@@ -6,9 +6,9 @@
 //! handle query, completes every operation whose instant has passed. With
 //! `tokio::time::pause` a test advances the clock and observes the transition exactly.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use kks_lb_octavia_model::api::octavia::SessionPersistence;
 use kks_lb_octavia_model::{
@@ -22,7 +22,7 @@ use super::accounting::Accounting;
 use super::clock::Clock;
 use super::config::{EmulatorConfig, Fixture, QuotaLimits};
 use super::error::EmulatorError;
-use super::faults::Faults;
+use super::faults::{Faults, LbFaults};
 use super::net::AddressPool;
 
 /// Where each service lives.
@@ -45,25 +45,96 @@ impl Urls {
     }
 }
 
-/// State shared by the handlers and the handle.
+/// State shared by the handlers and the handle, under two locks that are never held together:
+///
+/// - `state`, the cloud (every object, tokens, settings, the provisioning state machine), a
+///   reader-writer lock: reads (lists, shows, status trees, authentication) run concurrently,
+///   mutations take it alone for the time of one synchronous handler;
+/// - `gate`, what every call touches on its way in and out (fault rules, one-shot faults and
+///   counters, request ids, call accounting), a mutex held for a few map updates.
+///
+/// A read settles the state machine first only when an operation is due
+/// ([`State::needs_settle`]), so reads take the write lock only when something completes.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    state: Mutex<State>,
+    state: RwLock<State>,
+    gate: Mutex<Gate>,
     pub(crate) urls: Urls,
+}
+
+/// The per-call side of the emulator: faults decided on every call, request ids and
+/// the call accounting.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    pub(crate) faults: Faults,
+    pub(crate) accounting: Accounting,
+    rng: StdRng,
+}
+
+impl Gate {
+    fn new(seed: u64) -> Self {
+        Gate {
+            faults: Faults::new(seed),
+            accounting: Accounting::default(),
+            // A stream of its own, so the number of calls does not shift object ids.
+            rng: StdRng::seed_from_u64(seed ^ 0x6b6b_732d_7265_7169),
+        }
+    }
+
+    /// A request id (`req-<uuid>`).
+    pub(crate) fn request_id(&mut self) -> String {
+        let mut bytes = [0u8; 16];
+        self.rng.fill_bytes(&mut bytes);
+        format!(
+            "req-{}",
+            uuid::Builder::from_random_bytes(bytes).into_uuid()
+        )
+    }
 }
 
 impl Shared {
     pub(crate) fn new(state: State, urls: Urls) -> Self {
+        let seed = state.cfg.seed;
         Shared {
-            state: Mutex::new(state),
+            state: RwLock::new(state),
+            gate: Mutex::new(Gate::new(seed)),
             urls,
         }
     }
 
-    /// Locks the state (a poisoned lock is recovered: the state stays consistent because no
-    /// code path panics while holding it).
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Runs `f` on the settled state, exclusively (a poisoned lock is recovered: the state
+    /// stays consistent because no code path panics while holding it).
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut st = self.write_guard();
+        st.settle();
+        f(&mut st)
+    }
+
+    /// Runs `f` on the settled state, concurrently with other reads. When an operation is
+    /// due, the write lock is taken once to settle it, and `f` runs under that lock.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        {
+            let st = self.read_guard();
+            if !st.needs_settle() {
+                return f(&st);
+            }
+        }
+        let mut st = self.write_guard();
+        st.settle();
+        f(&st)
+    }
+
+    /// The per-call side (faults, request ids, accounting).
+    pub(crate) fn gate(&self) -> MutexGuard<'_, Gate> {
+        self.gate.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn read_guard(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_guard(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -298,11 +369,15 @@ pub(crate) struct State {
     pub(crate) ports: BTreeMap<String, PortRec>,
     pub(crate) fips: BTreeMap<String, FipRec>,
     pub(crate) quotas: BTreeMap<String, QuotaLimits>,
-    pub(crate) faults: Faults,
-    pub(crate) accounting: Accounting,
     /// What the health monitors report for member addresses (the test's stand-in for the
     /// amphorae's health checks): an address missing here is `ONLINE` where a monitor runs.
     pub(crate) member_health: BTreeMap<String, OperatingStatus>,
+    pub(crate) lb_faults: LbFaults,
+    /// Tag -> ids of the load balancers carrying it (the index of `?tags=` lists).
+    pub(crate) lb_tags: HashMap<String, BTreeSet<String>>,
+    /// No pending operation is due before this instant (`None`: none is pending, or every
+    /// pending one is held by a fault); [`State::needs_settle`] is one comparison.
+    next_due: Option<Instant>,
 }
 
 impl State {
@@ -353,9 +428,10 @@ impl State {
             ports: BTreeMap::new(),
             fips: BTreeMap::new(),
             quotas: BTreeMap::new(),
-            faults: Faults::new(cfg.seed),
-            accounting: Accounting::default(),
             member_health: BTreeMap::new(),
+            lb_faults: LbFaults::default(),
+            lb_tags: HashMap::new(),
+            next_due: None,
             cfg,
         };
         st.fixture.project_id = st.hex32();
@@ -440,11 +516,6 @@ impl State {
         format!("fa:16:3e:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2])
     }
 
-    /// A request id (`req-<uuid>`).
-    pub(crate) fn request_id(&mut self) -> String {
-        format!("req-{}", self.uuid())
-    }
-
     pub(crate) fn now(&self) -> Instant {
         self.clock.now()
     }
@@ -453,19 +524,40 @@ impl State {
     // Provisioning state machine
     // ----------------------------------------------------------------------------------------
 
-    /// Completes every pending operation that is due and not held back by a fault.
+    /// Whether a pending operation may be due (then [`State::settle`] has work to do).
+    pub(crate) fn needs_settle(&self) -> bool {
+        self.next_due.is_some_and(|due| due <= self.clock.now())
+    }
+
+    /// Completes every pending operation that is due and not held back by a fault. Costs one
+    /// comparison unless one may be due; then one pass over the load balancers.
     pub(crate) fn settle(&mut self) {
+        if !self.needs_settle() {
+            return;
+        }
         let now = self.clock.now();
         let due: Vec<String> = self
             .lbs
             .values()
             .filter(|lb| lb.pending.is_some_and(|p| p.ready_at <= now))
-            .filter(|lb| !self.faults.is_stuck(&lb.id))
+            .filter(|lb| !self.lb_faults.is_stuck(&lb.id))
             .map(|lb| lb.id.clone())
             .collect();
         for id in due {
             self.complete(&id, now);
         }
+        self.recompute_due();
+    }
+
+    /// Recomputes when the next pending operation is due, leaving out the ones a fault
+    /// holds. Call after changing [`State::lb_faults`].
+    pub(crate) fn recompute_due(&mut self) {
+        self.next_due = self
+            .lbs
+            .values()
+            .filter(|lb| !self.lb_faults.is_stuck(&lb.id))
+            .filter_map(|lb| lb.pending.map(|p| p.ready_at))
+            .min();
     }
 
     /// Starts an operation on `lb_id`: the LB goes `PENDING_*` until the configured delay has
@@ -475,12 +567,12 @@ impl State {
         let (delay, fail, status) = match op {
             Op::Create => (
                 self.cfg.delays.create,
-                self.faults.take_create_failure(),
+                self.lb_faults.take_create_failure(),
                 ProvisioningStatus::PendingCreate,
             ),
             Op::Update => (
                 self.cfg.delays.update,
-                self.faults.take_update_failure(),
+                self.lb_faults.take_update_failure(),
                 ProvisioningStatus::PendingUpdate,
             ),
             Op::Delete => (
@@ -491,13 +583,13 @@ impl State {
         };
         if let Some(lb) = self.lbs.get_mut(lb_id) {
             lb.prov = status;
-            lb.pending = Some(Pending {
-                op,
-                ready_at: now + delay,
-                fail,
-            });
+            let ready_at = now + delay;
+            lb.pending = Some(Pending { op, ready_at, fail });
             if op != Op::Create {
                 lb.updated = Some(now);
+            }
+            if !self.lb_faults.is_stuck(lb_id) {
+                self.next_due = Some(self.next_due.map_or(ready_at, |d| d.min(ready_at)));
             }
         }
     }
@@ -654,6 +746,24 @@ impl State {
         }
     }
 
+    /// Moves a load balancer in the tag index from its `old` tags to its `new` ones.
+    pub(crate) fn reindex_lb_tags(&mut self, lb_id: &str, old: &[String], new: &[String]) {
+        for t in old {
+            if let Some(ids) = self.lb_tags.get_mut(t) {
+                ids.remove(lb_id);
+                if ids.is_empty() {
+                    self.lb_tags.remove(t);
+                }
+            }
+        }
+        for t in new {
+            self.lb_tags
+                .entry(t.clone())
+                .or_default()
+                .insert(lb_id.to_owned());
+        }
+    }
+
     /// Removes a load balancer, all its children and (if Octavia created it) its VIP port.
     pub(crate) fn purge_lb(&mut self, lb_id: &str) {
         let (listeners, pools, _, _) = self.children(lb_id);
@@ -664,6 +774,7 @@ impl State {
             self.listeners.remove(&l);
         }
         if let Some(lb) = self.lbs.remove(lb_id) {
+            self.reindex_lb_tags(lb_id, &lb.tags, &[]);
             if lb.owns_vip_port {
                 self.delete_port(&lb.vip_port_id);
             } else if let Some(port) = self.ports.get_mut(&lb.vip_port_id) {

@@ -43,7 +43,7 @@ use serde_json::Value;
 use self::validate as v;
 use super::error::{ApiError, ApiResult};
 use super::query::Query;
-use super::server::{Ctx, json, with_state};
+use super::server::{Ctx, json, read_state, with_state};
 use super::state::{
     HmRec, LbRec, ListenerRec, MemberRec, Op, PoolRec, PortRec, Shared, State, Urls,
 };
@@ -128,7 +128,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
 // ---------------------------------------------------------------------------------------------
 
 async fn versions(AxState(sh): Sh) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         Ok(json(StatusCode::OK, &st.version_list(urls)))
     })
 }
@@ -137,7 +137,7 @@ async fn list_lbs(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         st.lb_list(&ctx, &Query::parse(q.as_deref()), urls)
     })
 }
@@ -149,7 +149,7 @@ async fn get_lb(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let lb = st.visible_lb(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -182,7 +182,7 @@ async fn lb_status(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let lb = st.visible_lb(&ctx, &id)?;
         Ok(json(StatusCode::OK, &st.render_status(lb)))
     })
@@ -192,7 +192,7 @@ async fn list_listeners(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         st.listener_list(&ctx, &Query::parse(q.as_deref()), urls)
     })
 }
@@ -204,7 +204,7 @@ async fn get_listener(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let l = st.visible_listener(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -234,7 +234,7 @@ async fn list_pools(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         st.pool_list(&ctx, &Query::parse(q.as_deref()), urls)
     })
 }
@@ -246,7 +246,7 @@ async fn get_pool(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let p = st.visible_pool(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -277,7 +277,7 @@ async fn list_members(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         st.member_list(&ctx, &id, &Query::parse(q.as_deref()), urls)
     })
 }
@@ -302,7 +302,7 @@ async fn get_member(
     Extension(ctx): Extension<Ctx>,
     Path((pool_id, id)): Path<(String, String)>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let m = st.visible_member(&ctx, &pool_id, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -332,7 +332,7 @@ async fn list_hms(
     Extension(ctx): Extension<Ctx>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    with_state(&sh, |st, urls| {
+    read_state(&sh, |st, urls| {
         st.hm_list(&ctx, &Query::parse(q.as_deref()), urls)
     })
 }
@@ -344,7 +344,7 @@ async fn get_hm(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let h = st.visible_hm(&ctx, &id)?;
         Ok(json(
             StatusCode::OK,
@@ -370,7 +370,7 @@ async fn delete_hm(
     with_state(&sh, |st, _| st.hm_delete(&ctx, &id))
 }
 async fn providers(AxState(sh): Sh) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let providers = st
             .cfg
             .providers
@@ -384,7 +384,7 @@ async fn providers(AxState(sh): Sh) -> Response {
     })
 }
 async fn quota(AxState(sh): Sh, Path(project): Path<String>) -> Response {
-    with_state(&sh, |st, _| {
+    read_state(&sh, |st, _| {
         let q = st.quota(&project);
         let quota = Quota {
             load_balancer: Some(q.load_balancer),
@@ -991,10 +991,23 @@ impl State {
 
     fn lb_list(&self, ctx: &Ctx, q: &Query, urls: &Urls) -> Resp {
         let ids = q.all("id");
-        let candidates: Vec<&LbRec> = if ids.is_empty() {
-            self.lbs.values().collect()
-        } else {
+        // One tag the load balancers must all carry (`tags=a,b`: `a`), answered from the tag
+        // index; `may_match` below checks every tag filter.
+        let tag = q
+            .first("tags")
+            .and_then(|v| v.split(',').next())
+            .filter(|t| !t.is_empty());
+        let candidates: Vec<&LbRec> = if !ids.is_empty() {
             ids.iter().filter_map(|id| self.lbs.get(*id)).collect()
+        } else if let Some(tag) = tag {
+            self.lb_tags
+                .get(tag)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| self.lbs.get(id))
+                .collect()
+        } else {
+            self.lbs.values().collect()
         };
         let mut lbs: Vec<&LbRec> = candidates
             .into_iter()
@@ -1003,10 +1016,11 @@ impl State {
             .collect();
         lbs.sort_by_key(|lb| lb.seq);
         lbs.dedup_by_key(|lb| lb.seq);
+        let rematch = q.needs_render_match(&["id"]);
         let items = lbs
             .into_iter()
             .map(|lb| self.render_lb(lb))
-            .filter(|r| q.matches(&to_value(r), &|_, _| None))
+            .filter(|r| !rematch || q.matches(&to_value(r), &|_, _| None))
             .collect();
         let base = format!("{}/v2/lbaas/loadbalancers", urls.octavia);
         let (loadbalancers, links) = paginate(items, |x| x.id.as_str(), q, &base)?;
@@ -1373,6 +1387,7 @@ impl State {
             let pool_id = dp.and_then(|n| by_name.get(&n).cloned());
             self.insert_listener(&lb_id, &project, l, pool_id);
         }
+        self.reindex_lb_tags(&lb_id, &[], &req.tags.clone().unwrap_or_default());
         self.begin(&lb_id, Op::Create);
         let lb = self
             .lbs
@@ -1397,6 +1412,7 @@ impl State {
         if lb.prov != ProvisioningStatus::Active {
             return Err(ApiError::pending_state(lb.prov, id));
         }
+        let mut retagged = None;
         if let Some(lb) = self.lbs.get_mut(id) {
             if let Some(n) = req.name {
                 lb.name = n;
@@ -1411,8 +1427,11 @@ impl State {
                 lb.vip_qos_policy_id = q;
             }
             if let Some(t) = req.tags {
-                lb.tags = t;
+                retagged = Some((std::mem::replace(&mut lb.tags, t.clone()), t));
             }
+        }
+        if let Some((old, new)) = retagged {
+            self.reindex_lb_tags(id, &old, &new);
         }
         self.begin(id, Op::Update);
         let lb = self
@@ -1495,11 +1514,12 @@ impl State {
             .collect();
         ls.sort_by_key(|l| l.seq);
         ls.dedup_by_key(|l| l.seq);
+        let rematch = q.needs_render_match(&["loadbalancer_id"]);
         let items = ls
             .into_iter()
             .filter_map(|l| {
                 let r = self.render_listener(l, true);
-                q.matches(&to_value(&r), &lb_filter(&l.lb_id)).then_some(r)
+                (!rematch || q.matches(&to_value(&r), &lb_filter(&l.lb_id))).then_some(r)
             })
             .collect();
         let base = format!("{}/v2/lbaas/listeners", urls.octavia);
@@ -1695,11 +1715,12 @@ impl State {
             .collect();
         ps.sort_by_key(|p| p.seq);
         ps.dedup_by_key(|p| p.seq);
+        let rematch = q.needs_render_match(&["loadbalancer_id"]);
         let items = ps
             .into_iter()
             .filter_map(|p| {
                 let r = self.render_pool(p);
-                q.matches(&to_value(&r), &lb_filter(&p.lb_id)).then_some(r)
+                (!rematch || q.matches(&to_value(&r), &lb_filter(&p.lb_id))).then_some(r)
             })
             .collect();
         let base = format!("{}/v2/lbaas/pools", urls.octavia);
@@ -2102,12 +2123,12 @@ impl State {
             .collect();
         hs.sort_by_key(|h| h.seq);
         hs.dedup_by_key(|h| h.seq);
+        let rematch = q.needs_render_match(&["pool_id"]);
         let items = hs
             .into_iter()
             .filter_map(|h| {
                 let r = self.render_hm(h, true);
-                q.matches(&to_value(&r), &pool_filter(&h.pool_id))
-                    .then_some(r)
+                (!rematch || q.matches(&to_value(&r), &pool_filter(&h.pool_id))).then_some(r)
             })
             .collect();
         let base = format!("{}/v2/lbaas/healthmonitors", urls.octavia);
