@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use osauth::common::IdOrName;
@@ -171,6 +172,46 @@ pub struct OpenStackClient {
     limiter: Arc<TokenBucket>,
     call_timeout: Duration,
     recorder: Option<Arc<dyn CallRecorder>>,
+    activity: Arc<Activity>,
+}
+
+/// How busy the session is: calls made, calls in flight, and when the last one started or
+/// ended (on tokio's clock). Shared by every clone of one client; the shared poller paces its
+/// lists by it.
+#[derive(Debug)]
+struct Activity {
+    calls: AtomicU64,
+    in_flight: AtomicU64,
+    base: tokio::time::Instant,
+    /// Nanoseconds from `base` to the last start or end of a call.
+    last: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            calls: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            base: tokio::time::Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let nanos = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last.fetch_max(nanos, Ordering::SeqCst);
+    }
+
+    fn start(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.touch();
+    }
+
+    fn end(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.touch();
+    }
 }
 
 impl std::fmt::Debug for OpenStackClient {
@@ -201,6 +242,7 @@ impl OpenStackClient {
             limiter: Arc::new(TokenBucket::new(cfg.qps, cfg.burst)),
             call_timeout: cfg.call_timeout,
             recorder: None,
+            activity: Arc::new(Activity::new()),
         })
     }
 
@@ -302,6 +344,20 @@ impl OpenStackClient {
         self.config.qps
     }
 
+    /// How many calls this client (all its clones together) has started.
+    pub fn calls_made(&self) -> u64 {
+        self.activity.calls.load(Ordering::SeqCst)
+    }
+
+    /// How long no call has been in flight (zero while one is).
+    pub fn quiet_for(&self) -> Duration {
+        if self.activity.in_flight.load(Ordering::SeqCst) > 0 {
+            return Duration::ZERO;
+        }
+        let last = Duration::from_nanos(self.activity.last.load(Ordering::SeqCst));
+        self.activity.base.elapsed().saturating_sub(last)
+    }
+
     /// Records every call with `recorder`.
     #[must_use]
     pub fn with_recorder(mut self, recorder: Arc<dyn CallRecorder>) -> Self {
@@ -375,6 +431,8 @@ impl OpenStackClient {
         let session = self.session.read().await.clone();
         let started = tokio::time::Instant::now();
         let shown = format!("/{}", path.join("/"));
+        self.activity.start();
+        let _ended = Ended(&self.activity);
         let result = match service {
             Service::Octavia => {
                 self.send(
@@ -516,6 +574,8 @@ impl OpenStackClient {
         let session = self.session.read().await.clone();
         let shown = url.path().to_owned();
         let started = tokio::time::Instant::now();
+        self.activity.start();
+        let _ended = Ended(&self.activity);
         let fut = async {
             let mut rb = session.client().request(Method::GET, url);
             if let Some(p) = &self.project_id {
@@ -554,6 +614,15 @@ impl OpenStackClient {
                 request_id: None,
             })
         }
+    }
+}
+
+/// Marks a call ended when dropped (also when the call is cancelled).
+struct Ended<'a>(&'a Activity);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        self.0.end();
     }
 }
 

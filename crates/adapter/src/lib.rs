@@ -32,4 +32,4 @@ pub use observe::{
     Observation, Ownership, observe, observe_for_delete, observe_stamped, observe_with,
 };
 pub use pacing::{Backoff, TokenBucket};
-pub use poller::{LbState, Poller, WaitRecorder, list_loadbalancers};
+pub use poller::{Cadence, LbState, Pace, Poller, WaitRecorder, list_loadbalancers};

@@ -63,3 +63,131 @@ async fn deletes_are_confirmed_gone_with_one_get() {
         "a load balancer missing from the list is confirmed gone by its own GET"
     );
 }
+
+fn pace(
+    waiters: usize,
+    calls: u64,
+    qps: f64,
+    since_ms: u64,
+    quiet_ms: u64,
+) -> kks_lb_adapter::Pace {
+    kks_lb_adapter::Pace {
+        waiters,
+        calls,
+        pages: 1,
+        since_tick: std::time::Duration::from_millis(since_ms),
+        quiet_for: std::time::Duration::from_millis(quiet_ms),
+        qps,
+    }
+}
+
+#[test]
+fn the_cadence_lets_a_tick_run_on_its_share_of_the_calls() {
+    let c = kks_lb_adapter::Cadence::of(&kks_lb_adapter::Backoff::default());
+    // A fan-out without a budget: 200 waiters, calls flowing, no pause.
+    assert!(
+        !c.allows(&pace(200, 149, 0.0, 3_000, 0)),
+        "149 calls < 150 × 1 page"
+    );
+    assert!(
+        c.allows(&pace(200, 150, 0.0, 3_000, 0)),
+        "150 calls pay for one page"
+    );
+    let two_pages = kks_lb_adapter::Pace {
+        pages: 2,
+        ..pace(200, 299, 0.0, 3_000, 0)
+    };
+    assert!(!c.allows(&two_pages), "two pages need 300 calls");
+    // A lone waiter is answered at its backoff, whatever the traffic.
+    assert!(c.allows(&pace(1, 0, 0.0, 1_000, 0)));
+    // The session went quiet: the burst is over.
+    assert!(!c.allows(&pace(50, 10, 0.0, 1_000, 249)));
+    assert!(c.allows(&pace(50, 10, 0.0, 1_000, 250)));
+    // With a budget of 20 calls/s: 1 s of budget is 20 calls; at most half used lets it run.
+    assert!(c.allows(&pace(50, 9, 20.0, 1_000, 0)), "9 + 1 ≤ 10");
+    assert!(
+        !c.allows(&pace(50, 10, 20.0, 1_000, 0)),
+        "10 + 1 > 10: the budget is busy"
+    );
+}
+
+#[tokio::test]
+async fn during_a_fan_out_each_tick_waits_for_its_share_of_the_calls() {
+    let h = Harness::start().await;
+    let three = nodes(3);
+    let four = nodes(4);
+    let specs: Vec<_> = (0..12).map(spec).collect();
+    for s in &specs {
+        h.reconcile(s, &three).await.unwrap();
+    }
+    // Ticks only by share (no lone waiter, no quiet, a ceiling never reached).
+    h.executor.poller().set_cadence(kks_lb_adapter::Cadence {
+        share: 10,
+        lone: 0,
+        quiet: None,
+        ceiling: std::time::Duration::from_secs(120),
+    });
+    let client = h.executor.client().clone();
+    let calls0 = client.calls_made();
+    let lists0 = h.executor.poller().list_calls();
+    // Other traffic while the member updates wait, as other reconciles would make.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let traffic = {
+        let client = client.clone();
+        let stop = std::sync::Arc::clone(&stop);
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                client
+                    .call(
+                        kks_lb_adapter::Service::Neutron,
+                        reqwest::Method::GET,
+                        &["floatingips"],
+                        &[],
+                        None,
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let runs = specs.iter().map(|s| h.reconcile(s, &four));
+    for r in futures::future::join_all(runs).await {
+        let (plan, _) = r.unwrap();
+        assert!(!plan.is_empty(), "each Service got its new member");
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    traffic.await.unwrap();
+    let lists = h.executor.poller().list_calls() - lists0;
+    let others = client.calls_made() - calls0 - lists;
+    assert!(lists >= 1, "the waits were answered by lists");
+    assert!(
+        lists * 10 <= others,
+        "{lists} lists for {others} other calls: each tick waits for 10 calls per page"
+    );
+    for s in &specs {
+        let t = h.observed(s).await.unwrap();
+        assert!(
+            t.loadbalancer.listeners[0]
+                .default_pool
+                .as_ref()
+                .is_some_and(|p| p.members.len() == 4)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lone_waiter_is_answered_at_its_backoff_without_waiting_for_a_share() {
+    let h = Harness::start().await;
+    // Neither share, quiet nor ceiling can let a tick run within the wait limit (20 s):
+    // only the lone-waiter rule answers.
+    h.executor.poller().set_cadence(kks_lb_adapter::Cadence {
+        share: u64::MAX,
+        lone: 1,
+        quiet: None,
+        ceiling: std::time::Duration::from_secs(3600),
+    });
+    let s = spec(1);
+    let (_, out) = h.reconcile(&s, &nodes(3)).await.unwrap();
+    assert!(out.loadbalancer_id.is_some());
+    assert!(h.executor.poller().list_calls() >= 1);
+}
