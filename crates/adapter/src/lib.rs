@@ -27,9 +27,10 @@ pub use capabilities::{CapabilitiesCache, discover};
 pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
 pub use error::{Error, Result, Service};
 pub use execute::{ExecuteConfig, Executor, Outcome};
-pub use inventory::{CloudObject, Kind, Scope, inventory};
+pub use inventory::{CloudObject, Kind, Rebuilt, Scope, inventory, rebuild};
 pub use observe::{
-    Observation, Ownership, observe, observe_for_delete, observe_stamped, observe_with,
+    Lookup, Observation, Ownership, observe, observe_for_delete, observe_stamped,
+    observe_stamped_with, observe_with,
 };
 pub use pacing::{Backoff, TokenBucket};
 pub use poller::{Cadence, LbState, Pace, Poller, WaitRecorder, list_loadbalancers};
