@@ -175,42 +175,16 @@ pub struct OpenStackClient {
     activity: Arc<Activity>,
 }
 
-/// How busy the session is: calls made, calls in flight, and when the last one started or
-/// ended (on tokio's clock). Shared by every clone of one client; the shared poller paces its
-/// lists by it.
-#[derive(Debug)]
+/// How many calls the session has made. Shared by every clone of one client; the shared
+/// poller paces its lists by it.
+#[derive(Debug, Default)]
 struct Activity {
     calls: AtomicU64,
-    in_flight: AtomicU64,
-    base: tokio::time::Instant,
-    /// Nanoseconds from `base` to the last start or end of a call.
-    last: AtomicU64,
 }
 
 impl Activity {
-    fn new() -> Self {
-        Activity {
-            calls: AtomicU64::new(0),
-            in_flight: AtomicU64::new(0),
-            base: tokio::time::Instant::now(),
-            last: AtomicU64::new(0),
-        }
-    }
-
-    fn touch(&self) {
-        let nanos = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.last.fetch_max(nanos, Ordering::SeqCst);
-    }
-
     fn start(&self) {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        self.touch();
-    }
-
-    fn end(&self) {
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        self.touch();
     }
 }
 
@@ -242,7 +216,7 @@ impl OpenStackClient {
             limiter: Arc::new(TokenBucket::new(cfg.qps, cfg.burst)),
             call_timeout: cfg.call_timeout,
             recorder: None,
-            activity: Arc::new(Activity::new()),
+            activity: Arc::new(Activity::default()),
         })
     }
 
@@ -349,15 +323,6 @@ impl OpenStackClient {
         self.activity.calls.load(Ordering::SeqCst)
     }
 
-    /// How long no call has been in flight (zero while one is).
-    pub fn quiet_for(&self) -> Duration {
-        if self.activity.in_flight.load(Ordering::SeqCst) > 0 {
-            return Duration::ZERO;
-        }
-        let last = Duration::from_nanos(self.activity.last.load(Ordering::SeqCst));
-        self.activity.base.elapsed().saturating_sub(last)
-    }
-
     /// Records every call with `recorder`.
     #[must_use]
     pub fn with_recorder(mut self, recorder: Arc<dyn CallRecorder>) -> Self {
@@ -432,7 +397,6 @@ impl OpenStackClient {
         let started = tokio::time::Instant::now();
         let shown = format!("/{}", path.join("/"));
         self.activity.start();
-        let _ended = Ended(&self.activity);
         let result = match service {
             Service::Octavia => {
                 self.send(
@@ -575,7 +539,6 @@ impl OpenStackClient {
         let shown = url.path().to_owned();
         let started = tokio::time::Instant::now();
         self.activity.start();
-        let _ended = Ended(&self.activity);
         let fut = async {
             let mut rb = session.client().request(Method::GET, url);
             if let Some(p) = &self.project_id {
@@ -614,15 +577,6 @@ impl OpenStackClient {
                 request_id: None,
             })
         }
-    }
-}
-
-/// Marks a call ended when dropped (also when the call is cancelled).
-struct Ended<'a>(&'a Activity);
-
-impl Drop for Ended<'_> {
-    fn drop(&mut self) {
-        self.0.end();
     }
 }
 

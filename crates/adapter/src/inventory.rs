@@ -342,25 +342,25 @@ pub async fn rebuild(client: &OpenStackClient, cluster_tag: &str) -> Result<Rebu
             pools_of.entry(lb.id.clone()).or_default().push(p);
         }
     }
-    let statuses: Vec<(String, Option<StatusRoot>)> =
-        futures::stream::iter(ours.iter().map(|lb| lb.id.clone()))
-            .map(|id| async move {
-                let status = client
-                    .call(
-                        Service::Octavia,
-                        Method::GET,
-                        &["lbaas", "loadbalancers", &id, "status"],
-                        &[],
-                        None,
-                    )
-                    .await
-                    .ok()
-                    .and_then(|r| serde_json::from_value::<StatusRoot>(r.body).ok());
-                (id, status)
-            })
-            .buffer_unordered(STATUS_READS)
-            .collect()
-            .await;
+    let ids: Vec<String> = ours.iter().map(|lb| lb.id.clone()).collect();
+    let statuses: Vec<(String, Option<StatusRoot>)> = futures::stream::iter(ids)
+        .map(|id| async move {
+            let status = client
+                .call(
+                    Service::Octavia,
+                    Method::GET,
+                    &["lbaas", "loadbalancers", &id, "status"],
+                    &[],
+                    None,
+                )
+                .await
+                .ok()
+                .and_then(|r| serde_json::from_value::<StatusRoot>(r.body).ok());
+            (id, status)
+        })
+        .buffer_unordered(STATUS_READS)
+        .collect()
+        .await;
     let mut statuses: HashMap<String, StatusRoot> = statuses
         .into_iter()
         .filter_map(|(id, s)| s.map(|s| (id, s)))

@@ -10,10 +10,11 @@
 //! - At most one list (plus its pages) per tick, however many waiters. A tick is due at the
 //!   youngest waiter's backoff (start 1 s, ×1.5, capped, jittered), so a new wait is answered
 //!   as quickly as a per-load-balancer poll would be, and then runs only when its share of
-//!   the calls allows ([`Cadence`]): a lone waiter, a session that has gone quiet, or a call
-//!   budget at most half used are answered at once; during a fan-out (a node change across
-//!   every load balancer) a tick waits until the other calls since the previous tick are
-//!   [`Cadence::share`] (150) times its pages, so the lists stay under 1 % of the calls.
+//!   the call budget allows ([`Cadence`]): a lone waiter, or calls that leave room in the
+//!   budget (`--os-api-qps`; always without one), are answered at once; while the budget is
+//!   saturated (a node change across every load balancer), a tick waits until the other
+//!   calls since the previous tick are [`Cadence::share`] (150) times its pages, so the
+//!   lists take under 1 % of the budget.
 //!   While anyone waits, ticks are never further apart than [`Cadence::ceiling`] (jittered).
 //! - A load balancer the list does not show (deleted, or not tagged for the cluster, e.g. an
 //!   adopted one) is confirmed with one `GET` of its own: 404 means gone.
@@ -99,41 +100,42 @@ struct Entry {
     joined: u64,
 }
 
-/// When a due tick may run: the poller's share of the calls. See [`Cadence::allows`].
+/// When a due tick may run: the poller's share of the call budget. See [`Cadence::allows`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cadence {
-    /// A tick may run once the calls made since the previous tick (by anyone, its own pages
-    /// excluded) are at least `share` × the pages of the previous list: 150 keeps the lists
+    /// Once the calls made since the previous tick (by anyone, its own pages excluded) are
+    /// at least `share` × the pages of the previous list, a tick may run: 150 keeps the lists
     /// under 1 % of the calls, with room for the first and the last tick of a fan-out.
     pub share: u64,
     /// At most this many waiting load balancers are answered at their backoff, whatever the
     /// traffic: a list costs no more than their own polls would.
     pub lone: usize,
-    /// No call in flight and none for this long: the burst is over, answer now (`None`:
-    /// never).
-    pub quiet: Option<Duration>,
+    /// Without a call budget (`qps` 0), every due tick runs: a list delays no other call.
+    /// (`false` only in tests, to pace by the share alone.)
+    pub unlimited_is_free: bool,
     /// The longest time between two ticks while anyone waits (jittered like the backoff).
     pub ceiling: Duration,
 }
 
 impl Cadence {
-    /// The default cadence for a wait backoff: share 150, a lone waiter, quiet after a
-    /// quarter of the first delay (250 ms by default), ceiling twice the backoff cap (10 s).
+    /// The default cadence for a wait backoff: share 150, a lone waiter, ceiling twice the
+    /// backoff cap (10 s).
     pub fn of(backoff: &Backoff) -> Self {
         Cadence {
             share: 150,
             lone: 1,
-            quiet: Some(backoff.start / 4),
+            unlimited_is_free: true,
             ceiling: backoff.cap * 2,
         }
     }
 
     /// Whether a due tick may run now (the ceiling is checked by the poller itself):
     /// - at most [`Cadence::lone`] load balancers wait;
-    /// - or the calls since the previous tick are at least [`Cadence::share`] × its pages;
-    /// - or the session has been quiet for [`Cadence::quiet`];
-    /// - or, with a call budget (`qps > 0`), those calls and this list's pages fit in half of
-    ///   the budget since the previous tick: the list delays no other call.
+    /// - or the calls since the previous tick and this list's pages fit in the call budget
+    ///   since then (`qps` × the time): the budget is not saturated, the list delays no
+    ///   other call (always, without a budget, unless [`Cadence::unlimited_is_free`] is off);
+    /// - or, the budget being saturated, the calls since the previous tick are at least
+    ///   [`Cadence::share`] × its pages.
     pub fn allows(&self, pace: &Pace) -> bool {
         if pace.waiters <= self.lone {
             return true;
@@ -141,12 +143,12 @@ impl Cadence {
         if pace.calls >= self.share.saturating_mul(pace.pages.max(1)) {
             return true;
         }
-        if self.quiet.is_some_and(|q| pace.quiet_for >= q) {
-            return true;
+        if pace.qps <= 0.0 {
+            return self.unlimited_is_free;
         }
         #[allow(clippy::cast_precision_loss)]
         let used = (pace.calls + pace.pages.max(1)) as f64;
-        pace.qps > 0.0 && used <= pace.qps * pace.since_tick.as_secs_f64() * 0.5
+        used <= pace.qps * pace.since_tick.as_secs_f64()
     }
 }
 
@@ -161,8 +163,6 @@ pub struct Pace {
     pub pages: u64,
     /// Time since the previous tick (since the poller started, before the first).
     pub since_tick: Duration,
-    /// How long no call has been in flight.
-    pub quiet_for: Duration,
     /// The call budget in calls per second (0: unlimited).
     pub qps: f64,
 }
@@ -387,15 +387,11 @@ impl Inner {
                 calls: self.client.calls_made().saturating_sub(mark.calls),
                 pages: mark.pages,
                 since_tick,
-                quiet_for: self.client.quiet_for(),
                 qps: self.client.rate_limit(),
             };
             if since_tick < mark.ceiling && !cadence.allows(&pace) {
                 // Look again shortly (a timer, no call), or at the ceiling.
-                let step = cadence
-                    .quiet
-                    .unwrap_or(self.backoff.start)
-                    .max(Duration::from_millis(1));
+                let step = (self.backoff.start / 4).max(Duration::from_millis(1));
                 let again = now + step.min(mark.ceiling - since_tick);
                 tokio::select! {
                     () = tokio::time::sleep_until(again) => {}

@@ -64,51 +64,50 @@ async fn deletes_are_confirmed_gone_with_one_get() {
     );
 }
 
-fn pace(
-    waiters: usize,
-    calls: u64,
-    qps: f64,
-    since_ms: u64,
-    quiet_ms: u64,
-) -> kks_lb_adapter::Pace {
+fn pace(waiters: usize, calls: u64, qps: f64, since_ms: u64) -> kks_lb_adapter::Pace {
     kks_lb_adapter::Pace {
         waiters,
         calls,
         pages: 1,
         since_tick: std::time::Duration::from_millis(since_ms),
-        quiet_for: std::time::Duration::from_millis(quiet_ms),
         qps,
     }
 }
 
 #[test]
-fn the_cadence_lets_a_tick_run_on_its_share_of_the_calls() {
+fn the_cadence_lets_a_tick_run_on_its_share_of_the_call_budget() {
     let c = kks_lb_adapter::Cadence::of(&kks_lb_adapter::Backoff::default());
-    // A fan-out without a budget: 200 waiters, calls flowing, no pause.
+    // A fan-out that saturates a budget of 20 calls/s: 200 waiters, 60 calls in 3 s.
     assert!(
-        !c.allows(&pace(200, 149, 0.0, 3_000, 0)),
+        !c.allows(&pace(200, 60, 20.0, 3_000)),
+        "60 + 1 > 60: saturated"
+    );
+    assert!(
+        !c.allows(&pace(200, 149, 20.0, 7_000)),
         "149 calls < 150 × 1 page"
     );
     assert!(
-        c.allows(&pace(200, 150, 0.0, 3_000, 0)),
+        c.allows(&pace(200, 150, 20.0, 7_000)),
         "150 calls pay for one page"
     );
     let two_pages = kks_lb_adapter::Pace {
         pages: 2,
-        ..pace(200, 299, 0.0, 3_000, 0)
+        ..pace(200, 299, 20.0, 14_000)
     };
     assert!(!c.allows(&two_pages), "two pages need 300 calls");
+    // Room left in the budget: the list delays no one.
+    assert!(c.allows(&pace(200, 19, 20.0, 1_000)), "19 + 1 ≤ 20");
+    assert!(!c.allows(&pace(200, 20, 20.0, 1_000)), "20 + 1 > 20");
     // A lone waiter is answered at its backoff, whatever the traffic.
-    assert!(c.allows(&pace(1, 0, 0.0, 1_000, 0)));
-    // The session went quiet: the burst is over.
-    assert!(!c.allows(&pace(50, 10, 0.0, 1_000, 249)));
-    assert!(c.allows(&pace(50, 10, 0.0, 1_000, 250)));
-    // With a budget of 20 calls/s: 1 s of budget is 20 calls; at most half used lets it run.
-    assert!(c.allows(&pace(50, 9, 20.0, 1_000, 0)), "9 + 1 ≤ 10");
-    assert!(
-        !c.allows(&pace(50, 10, 20.0, 1_000, 0)),
-        "10 + 1 > 10: the budget is busy"
-    );
+    assert!(c.allows(&pace(1, 60, 20.0, 1_000)));
+    // Without a budget every due tick runs, unless pacing by share alone.
+    assert!(c.allows(&pace(200, 0, 0.0, 1_000)));
+    let share_only = kks_lb_adapter::Cadence {
+        unlimited_is_free: false,
+        ..c
+    };
+    assert!(!share_only.allows(&pace(200, 149, 0.0, 1_000)));
+    assert!(share_only.allows(&pace(200, 150, 0.0, 1_000)));
 }
 
 #[tokio::test]
@@ -120,11 +119,12 @@ async fn during_a_fan_out_each_tick_waits_for_its_share_of_the_calls() {
     for s in &specs {
         h.reconcile(s, &three).await.unwrap();
     }
-    // Ticks only by share (no lone waiter, no quiet, a ceiling never reached).
+    // Ticks only by share (no lone waiter, the unlimited budget not free, a ceiling never
+    // reached).
     h.executor.poller().set_cadence(kks_lb_adapter::Cadence {
         share: 10,
         lone: 0,
-        quiet: None,
+        unlimited_is_free: false,
         ceiling: std::time::Duration::from_secs(120),
     });
     let client = h.executor.client().clone();
@@ -178,12 +178,12 @@ async fn during_a_fan_out_each_tick_waits_for_its_share_of_the_calls() {
 #[tokio::test]
 async fn a_lone_waiter_is_answered_at_its_backoff_without_waiting_for_a_share() {
     let h = Harness::start().await;
-    // Neither share, quiet nor ceiling can let a tick run within the wait limit (20 s):
+    // Neither share, budget nor ceiling can let a tick run within the wait limit (20 s):
     // only the lone-waiter rule answers.
     h.executor.poller().set_cadence(kks_lb_adapter::Cadence {
         share: u64::MAX,
         lone: 1,
-        quiet: None,
+        unlimited_is_free: false,
         ceiling: std::time::Duration::from_secs(3600),
     });
     let s = spec(1);

@@ -4,7 +4,7 @@
 use std::time::Instant as StdInstant;
 
 use k8s_openapi::api::core::v1::Service;
-use kks_lb_adapter::{Observation, Outcome, Ownership, observe_stamped};
+use kks_lb_adapter::{Observation, Outcome, Ownership, observe_stamped_with};
 use kks_lb_annotations::{AnnotationError, parse_report};
 use kks_lb_octavia_model::Topology;
 use kks_lb_planner::{
@@ -87,13 +87,22 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
                 .as_ref()
                 .filter(|f| f.floating_ip_address.is_none())
                 .map(|f| f.description.as_str());
-            let read_at = Instant::now();
-            let (observation, stamp) = observe_stamped(client, &owner, fip_description)
-                .await
-                .map_err(|source| Error::Observe {
-                    lb: name.clone(),
-                    source,
-                })?;
+            // The term's first inventory answers once per load balancer, and proves which
+            // names have none (see `Context::set_inventory`).
+            let (observation, stamp, read_at) = match ctx.seeded(&owner, fip_description, &want) {
+                Some((t, stamp, at)) => (Observation::Owned(Box::new(t)), Some(stamp), at),
+                None => {
+                    let read_at = Instant::now();
+                    let (o, stamp) =
+                        observe_stamped_with(client, &owner, fip_description, ctx.lookup(&name))
+                            .await
+                            .map_err(|source| Error::Observe {
+                                lb: name.clone(),
+                                source,
+                            })?;
+                    (o, stamp, read_at)
+                }
+            };
             match observation {
                 Observation::Owned(t) => (Some(*t), None, read_at, stamp),
                 Observation::Missing { stale_id } => (None, stale_id, read_at, None),
@@ -147,6 +156,13 @@ pub(super) async fn ensure(ctx: &Context, svc: &Service, pass: &Pass) -> Result<
     let creating = observed.is_none();
     if changes {
         announce(ctx, svc, &name, &plan, observed.as_ref()).await?;
+    }
+    if plan
+        .steps
+        .iter()
+        .any(|s| matches!(s, kks_lb_planner::Step::CreateLoadbalancer { .. }))
+    {
+        ctx.creating(&name);
     }
     let started = StdInstant::now();
     let result = ctx.executor.execute(&name, &plan, observed.as_ref()).await;

@@ -381,6 +381,17 @@ pub struct Context {
     observed: Mutex<HashMap<ObjectRef<Service>, Observed>>,
     /// Each Service's `LoadBalancerReady` as last written, for the `kks_lb_services` gauge.
     readiness: Mutex<HashMap<ObjectRef<Service>, bool>>,
+    /// The term's first inventory (see [`Context::set_inventory`]).
+    inventory: Mutex<Option<Inventory>>,
+}
+
+/// What the cloud held when this leadership term began, before any reconcile ran.
+#[derive(Debug)]
+struct Inventory {
+    rebuilt: kks_lb_adapter::Rebuilt,
+    taken: Instant,
+    /// Load balancer names a create was sent for since.
+    created: std::collections::HashSet<String>,
 }
 
 /// The last observation of a Service's load balancer: read from the cloud, or settled from
@@ -445,6 +456,59 @@ impl Context {
             lb_status: Mutex::new(LbStatusCount::default()),
             observed: Mutex::new(HashMap::new()),
             readiness: Mutex::new(HashMap::new()),
+            inventory: Mutex::new(None),
+        }
+    }
+
+    /// Records the term's first inventory, listed after leadership was gained and before any
+    /// reconcile ran, while this process is the only writer (`taken`: when it was sent).
+    ///
+    /// - Its trees are each Service's first observation (taken once, stamped with the load
+    ///   balancer's state as listed, so the drift check keeps verifying it).
+    /// - A name it did not list, and no create was sent for since, has no load balancer:
+    ///   that Service's observe skips the lookup by name. Any create step marks the name
+    ///   first, so the executor's lookup after an unknown outcome and every later observe
+    ///   look it up again.
+    pub fn set_inventory(&self, rebuilt: kks_lb_adapter::Rebuilt, taken: Instant) {
+        *lock(&self.inventory) = Some(Inventory {
+            rebuilt,
+            taken,
+            created: std::collections::HashSet::new(),
+        });
+    }
+
+    /// How observe may find the load balancer named `name` (see [`Context::set_inventory`]).
+    fn lookup(&self, name: &str) -> kks_lb_adapter::Lookup {
+        match lock(&self.inventory).as_ref() {
+            Some(i) if !i.rebuilt.has_name(name) && !i.created.contains(name) => {
+                kks_lb_adapter::Lookup::KnownAbsent
+            }
+            _ => kks_lb_adapter::Lookup::ByName,
+        }
+    }
+
+    /// The inventory's observation of a Service's load balancer, once: the tree, its state
+    /// and when it was listed.
+    fn seeded(
+        &self,
+        owner: &kks_lb_adapter::Ownership,
+        fip_description: Option<&str>,
+        desired: &kks_lb_octavia_model::Topology,
+    ) -> Option<(
+        kks_lb_octavia_model::Topology,
+        kks_lb_adapter::LbState,
+        Instant,
+    )> {
+        let mut inv = lock(&self.inventory);
+        let i = inv.as_mut()?;
+        let (t, state) = i.rebuilt.take(owner, fip_description, desired)?;
+        Some((t, state, i.taken))
+    }
+
+    /// A create is about to be sent for `name`: from now on it is looked up by name.
+    fn creating(&self, name: &str) {
+        if let Some(i) = lock(&self.inventory).as_mut() {
+            i.created.insert(name.to_owned());
         }
     }
 
