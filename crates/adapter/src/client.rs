@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use osauth::common::IdOrName;
@@ -171,6 +172,20 @@ pub struct OpenStackClient {
     limiter: Arc<TokenBucket>,
     call_timeout: Duration,
     recorder: Option<Arc<dyn CallRecorder>>,
+    activity: Arc<Activity>,
+}
+
+/// How many calls the session has made. Shared by every clone of one client; the shared
+/// poller paces its lists by it.
+#[derive(Debug, Default)]
+struct Activity {
+    calls: AtomicU64,
+}
+
+impl Activity {
+    fn start(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for OpenStackClient {
@@ -201,6 +216,7 @@ impl OpenStackClient {
             limiter: Arc::new(TokenBucket::new(cfg.qps, cfg.burst)),
             call_timeout: cfg.call_timeout,
             recorder: None,
+            activity: Arc::new(Activity::default()),
         })
     }
 
@@ -302,6 +318,11 @@ impl OpenStackClient {
         self.config.qps
     }
 
+    /// How many calls this client (all its clones together) has started.
+    pub fn calls_made(&self) -> u64 {
+        self.activity.calls.load(Ordering::SeqCst)
+    }
+
     /// Records every call with `recorder`.
     #[must_use]
     pub fn with_recorder(mut self, recorder: Arc<dyn CallRecorder>) -> Self {
@@ -375,6 +396,7 @@ impl OpenStackClient {
         let session = self.session.read().await.clone();
         let started = tokio::time::Instant::now();
         let shown = format!("/{}", path.join("/"));
+        self.activity.start();
         let result = match service {
             Service::Octavia => {
                 self.send(
@@ -516,6 +538,7 @@ impl OpenStackClient {
         let session = self.session.read().await.clone();
         let shown = url.path().to_owned();
         let started = tokio::time::Instant::now();
+        self.activity.start();
         let fut = async {
             let mut rb = session.client().request(Method::GET, url);
             if let Some(p) = &self.project_id {

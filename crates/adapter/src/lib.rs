@@ -41,9 +41,10 @@ pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig}
 pub use error::{Error, Result, Service};
 pub use execute::{ExecuteConfig, Execution, Executor, Outcome, StepTiming};
 pub use health::{MemberState, MemberStatuses, member_statuses};
-pub use inventory::{CloudObject, Kind, Scope, inventory};
+pub use inventory::{CloudObject, Kind, Rebuilt, Scope, inventory, rebuild};
 pub use observe::{
-    Observation, Ownership, observe, observe_for_delete, observe_stamped, observe_with,
+    Lookup, Observation, Ownership, observe, observe_for_delete, observe_stamped,
+    observe_stamped_with, observe_with,
 };
 pub use pacing::{Backoff, TokenBucket};
-pub use poller::{LbState, Poller, WaitRecorder, list_loadbalancers};
+pub use poller::{Cadence, LbState, Pace, Poller, WaitRecorder, list_loadbalancers};

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use kks_lb_octavia_model::api::neutron::FloatingIpList;
 use kks_lb_octavia_model::api::octavia::{
-    HealthMonitorResponse, ListenerList, LoadBalancerList, LoadBalancerResponse, LoadBalancerRoot,
-    MemberList, PoolList, PoolResponse,
+    HealthMonitorResponse, ListenerList, ListenerResponse, LoadBalancerList, LoadBalancerResponse,
+    LoadBalancerRoot, MemberList, PoolList, PoolResponse,
 };
 use kks_lb_octavia_model::{
     FloatingIp, HealthMonitor, Listener, LoadBalancer, Member, Pool, SessionPersistence, Topology,
@@ -59,7 +59,7 @@ fn decode<T: DeserializeOwned>(what: &str, reply: Reply) -> Result<T> {
 /// API and decode errors. A foreign load balancer is not an error but
 /// [`Observation::Foreign`].
 pub async fn observe(client: &OpenStackClient, owner: &Ownership) -> Result<Observation> {
-    observe_at(client, owner, Depth::Full, None)
+    observe_at(client, owner, Depth::Full, None, Lookup::ByName)
         .await
         .map(|(o, _)| o)
 }
@@ -76,7 +76,7 @@ pub async fn observe_with(
     owner: &Ownership,
     fip_description: Option<&str>,
 ) -> Result<Observation> {
-    observe_at(client, owner, Depth::Full, fip_description)
+    observe_at(client, owner, Depth::Full, fip_description, Lookup::ByName)
         .await
         .map(|(o, _)| o)
 }
@@ -91,7 +91,32 @@ pub async fn observe_stamped(
     owner: &Ownership,
     fip_description: Option<&str>,
 ) -> Result<(Observation, Option<LbState>)> {
-    observe_at(client, owner, Depth::Full, fip_description).await
+    observe_at(client, owner, Depth::Full, fip_description, Lookup::ByName).await
+}
+
+/// How [`observe_stamped_with`] may find a load balancer that no id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lookup {
+    /// By name (`GET /v2/lbaas/loadbalancers?name=`): always safe.
+    #[default]
+    ByName,
+    /// The caller knows that no load balancer of this name exists: a list of every load
+    /// balancer of the project, taken while no one else could create one, showed none, and
+    /// none was created since. The lookup by name is skipped (`Missing`).
+    KnownAbsent,
+}
+
+/// Like [`observe_stamped`], with the caller's knowledge of the name ([`Lookup`]).
+///
+/// # Errors
+/// As [`observe`].
+pub async fn observe_stamped_with(
+    client: &OpenStackClient,
+    owner: &Ownership,
+    fip_description: Option<&str>,
+    lookup: Lookup,
+) -> Result<(Observation, Option<LbState>)> {
+    observe_at(client, owner, Depth::Full, fip_description, lookup).await
 }
 
 /// Like [`observe`], but reads only the load balancer and its floating IP: all a delete
@@ -104,9 +129,15 @@ pub async fn observe_for_delete(
     owner: &Ownership,
     fip_description: Option<&str>,
 ) -> Result<Observation> {
-    observe_at(client, owner, Depth::Shallow, fip_description)
-        .await
-        .map(|(o, _)| o)
+    observe_at(
+        client,
+        owner,
+        Depth::Shallow,
+        fip_description,
+        Lookup::ByName,
+    )
+    .await
+    .map(|(o, _)| o)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +151,7 @@ async fn observe_at(
     owner: &Ownership,
     depth: Depth,
     fip_description: Option<&str>,
+    lookup: Lookup,
 ) -> Result<(Observation, Option<LbState>)> {
     let mut stale_id = None;
     let lb: Option<LoadBalancerResponse> = match &owner.id {
@@ -149,6 +181,7 @@ async fn observe_at(
     };
     let lb = match lb {
         Some(lb) => Some(lb),
+        None if lookup == Lookup::KnownAbsent => None,
         None => {
             let reply = client
                 .call(
@@ -248,33 +281,15 @@ async fn read_tree(
             )
             .await?,
     )?;
-    let mut pools: BTreeMap<String, PoolResponse> =
-        pools.pools.into_iter().map(|p| (p.id.clone(), p)).collect();
-    // Pools no listener names (an interrupted listener create): reported, not read further;
-    // the planner deletes them with their children.
-    let detached: Vec<Pool> = pools
-        .extract_if(.., |id, _| {
-            !listeners
-                .listeners
-                .iter()
-                .any(|l| l.default_pool_id.as_ref() == Some(id))
-        })
-        .map(|(_, p)| Pool {
-            id: Some(p.id),
-            name: p.name,
-            protocol: p.protocol,
-            lb_algorithm: p.lb_algorithm,
-            session_persistence: None,
-            tags: sorted(p.tags),
-            members: Vec::new(),
-            healthmonitor: None,
-            provisioning_status: Some(p.provisioning_status),
-            operating_status: Some(p.operating_status),
-        })
-        .collect();
     let mut monitors: BTreeMap<String, HealthMonitorResponse> = BTreeMap::new();
     let mut members: BTreeMap<String, Vec<Member>> = BTreeMap::new();
-    for pool in pools.values() {
+    // Pools no listener names (an interrupted listener create) are reported, not read further.
+    for pool in pools.pools.iter().filter(|p| {
+        listeners
+            .listeners
+            .iter()
+            .any(|l| l.default_pool_id.as_ref() == Some(&p.id))
+    }) {
         if let Some(hm_id) = &pool.links.healthmonitor_id {
             match client
                 .call(
@@ -315,7 +330,7 @@ async fn read_tree(
                 )
                 .await?,
         )?;
-        let mut ms: Vec<Member> = list
+        let ms: Vec<Member> = list
             .members
             .into_iter()
             .map(|m| Member {
@@ -330,12 +345,57 @@ async fn read_tree(
                 operating_status: Some(m.operating_status),
             })
             .collect();
-        ms.sort_by(Member::cmp_key);
         members.insert(pool.id.clone(), ms);
     }
+    let floatingip = read_floating_ip(client, lb.vip_port_id.as_deref(), fip_description).await?;
+    Ok(assemble(
+        lb,
+        listeners.listeners,
+        pools.pools,
+        &monitors,
+        members,
+        floatingip,
+    ))
+}
 
+/// A load balancer's tree from what was read of it: its listeners and pools, the monitors
+/// by id and the members by pool id (of the pools a listener names; the others are
+/// reported as detached, without children), and its floating IP.
+pub(crate) fn assemble(
+    lb: LoadBalancerResponse,
+    listeners: Vec<ListenerResponse>,
+    pools: Vec<PoolResponse>,
+    monitors: &BTreeMap<String, HealthMonitorResponse>,
+    mut members: BTreeMap<String, Vec<Member>>,
+    floatingip: Option<FloatingIp>,
+) -> Topology {
+    let mut pools: BTreeMap<String, PoolResponse> =
+        pools.into_iter().map(|p| (p.id.clone(), p)).collect();
+    // Pools no listener names (an interrupted listener create): reported, not read further;
+    // the planner deletes them with their children.
+    let detached: Vec<Pool> = pools
+        .extract_if(.., |id, _| {
+            !listeners
+                .iter()
+                .any(|l| l.default_pool_id.as_ref() == Some(id))
+        })
+        .map(|(_, p)| Pool {
+            id: Some(p.id),
+            name: p.name,
+            protocol: p.protocol,
+            lb_algorithm: p.lb_algorithm,
+            session_persistence: None,
+            tags: sorted(p.tags),
+            members: Vec::new(),
+            healthmonitor: None,
+            provisioning_status: Some(p.provisioning_status),
+            operating_status: Some(p.operating_status),
+        })
+        .collect();
+    for ms in members.values_mut() {
+        ms.sort_by(Member::cmp_key);
+    }
     let mut out_listeners: Vec<Listener> = listeners
-        .listeners
         .into_iter()
         .map(|l| {
             let default_pool = l
@@ -398,9 +458,7 @@ async fn read_tree(
         })
         .collect();
     out_listeners.sort_by_key(Listener::key);
-
-    let floatingip = read_floating_ip(client, lb.vip_port_id.as_deref(), fip_description).await?;
-    Ok(topology_of(lb, out_listeners, detached, floatingip))
+    topology_of(lb, out_listeners, detached, floatingip)
 }
 
 /// The floating IP bound to the VIP port, if any; else, with `description`, an unbound one
@@ -439,14 +497,19 @@ async fn list_floating_ips(
         )
         .await?;
     let list: FloatingIpList = decode("floating IP list", reply)?;
-    Ok(list.floatingips.into_iter().next().map(|f| FloatingIp {
+    Ok(list.floatingips.into_iter().next().map(floating_ip_of))
+}
+
+/// A listed floating IP as a topology's.
+pub(crate) fn floating_ip_of(f: kks_lb_octavia_model::api::neutron::FloatingIp) -> FloatingIp {
+    FloatingIp {
         id: Some(f.id),
         floating_ip_address: Some(f.floating_ip_address),
         floating_network_id: Some(f.floating_network_id),
         port_id: f.port_id,
         description: f.description,
         tags: sorted(f.tags),
-    }))
+    }
 }
 
 fn topology_of(

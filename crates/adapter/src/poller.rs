@@ -7,9 +7,15 @@
 //! with its load balancer's status.
 //!
 //! # Guarantees
-//! - At most one list (plus its pages) per tick, however many waiters. The tick follows the
+//! - At most one list (plus its pages) per tick, however many waiters. A tick is due at the
 //!   youngest waiter's backoff (start 1 s, ×1.5, capped, jittered), so a new wait is answered
-//!   as quickly as a per-load-balancer poll would be.
+//!   as quickly as a per-load-balancer poll would be, and then runs only when its share of
+//!   the call budget allows ([`Cadence`]): a lone waiter, or calls that leave room in the
+//!   budget (`--os-api-qps`; always without one), are answered at once; while the budget is
+//!   saturated (a node change across every load balancer), a tick waits until the other
+//!   calls since the previous tick are [`Cadence::share`] (150) times its pages, so the
+//!   lists take under 1 % of the budget.
+//!   While anyone waits, ticks are never further apart than [`Cadence::ceiling`] (jittered).
 //! - A load balancer the list does not show (deleted, or not tagged for the cluster, e.g. an
 //!   adopted one) is confirmed with one `GET` of its own: 404 means gone.
 //! - When the list itself is refused (400: Octavia older than 2.5 rejects `tags`), the poller
@@ -26,6 +32,7 @@ use std::time::Duration;
 
 use kks_lb_octavia_model::ProvisioningStatus;
 use kks_lb_octavia_model::api::octavia::{LoadBalancerList, LoadBalancerResponse};
+use rand::Rng;
 use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
@@ -93,6 +100,84 @@ struct Entry {
     joined: u64,
 }
 
+/// When a due tick may run: the poller's share of the call budget. See [`Cadence::allows`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cadence {
+    /// Once the calls made since the previous tick (by anyone, its own pages excluded) are
+    /// at least `share` × the pages of the previous list, a tick may run: 150 keeps the lists
+    /// under 1 % of the calls, with room for the first and the last tick of a fan-out.
+    pub share: u64,
+    /// At most this many waiting load balancers are answered at their backoff, whatever the
+    /// traffic: a list costs no more than their own polls would.
+    pub lone: usize,
+    /// Without a call budget (`qps` 0), every due tick runs: a list delays no other call.
+    /// (`false` only in tests, to pace by the share alone.)
+    pub unlimited_is_free: bool,
+    /// The longest time between two ticks while anyone waits (jittered like the backoff).
+    pub ceiling: Duration,
+}
+
+impl Cadence {
+    /// The default cadence for a wait backoff: share 150, a lone waiter, ceiling twice the
+    /// backoff cap (10 s).
+    pub fn of(backoff: &Backoff) -> Self {
+        Cadence {
+            share: 150,
+            lone: 1,
+            unlimited_is_free: true,
+            ceiling: backoff.cap * 2,
+        }
+    }
+
+    /// Whether a due tick may run now (the ceiling is checked by the poller itself):
+    /// - at most [`Cadence::lone`] load balancers wait;
+    /// - or the calls since the previous tick and this list's pages fit in the call budget
+    ///   since then (`qps` × the time): the budget is not saturated, the list delays no
+    ///   other call (always, without a budget, unless [`Cadence::unlimited_is_free`] is off);
+    /// - or, the budget being saturated, the calls since the previous tick are at least
+    ///   [`Cadence::share`] × its pages.
+    pub fn allows(&self, pace: &Pace) -> bool {
+        if pace.waiters <= self.lone {
+            return true;
+        }
+        if pace.calls >= self.share.saturating_mul(pace.pages.max(1)) {
+            return true;
+        }
+        if pace.qps <= 0.0 {
+            return self.unlimited_is_free;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let used = (pace.calls + pace.pages.max(1)) as f64;
+        used <= pace.qps * pace.since_tick.as_secs_f64()
+    }
+}
+
+/// What [`Cadence::allows`] decides on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pace {
+    /// Load balancers waiting.
+    pub waiters: usize,
+    /// Calls made since the previous tick (its own pages excluded).
+    pub calls: u64,
+    /// Pages of the previous tick's list (1 before the first).
+    pub pages: u64,
+    /// Time since the previous tick (since the poller started, before the first).
+    pub since_tick: Duration,
+    /// The call budget in calls per second (0: unlimited).
+    pub qps: f64,
+}
+
+/// The previous tick, for the cadence.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    at: Instant,
+    /// The client's call count right after it.
+    calls: u64,
+    pages: u64,
+    /// This interval's ceiling (jittered).
+    ceiling: Duration,
+}
+
 #[derive(Debug, Default)]
 struct State {
     entries: HashMap<String, Entry>,
@@ -100,6 +185,7 @@ struct State {
     /// The next tick is due; pulled earlier by a new waiter.
     next: Option<Instant>,
     seq: u64,
+    mark: Option<Mark>,
 }
 
 /// Shared polling of load balancers that wait to leave `PENDING_*`. See the module docs.
@@ -112,6 +198,7 @@ pub struct Poller {
 struct Inner {
     client: OpenStackClient,
     backoff: Backoff,
+    cadence: Mutex<Cadence>,
     filter: Vec<(&'static str, String)>,
     state: Mutex<State>,
     wake: Notify,
@@ -144,6 +231,7 @@ impl Poller {
         Poller {
             inner: Arc::new(Inner {
                 client,
+                cadence: Mutex::new(Cadence::of(&backoff)),
                 backoff,
                 filter,
                 state: Mutex::new(State::default()),
@@ -153,6 +241,11 @@ impl Poller {
                 lists: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Paces the ticks with `cadence` instead of [`Cadence::of`] the backoff.
+    pub fn set_cadence(&self, cadence: Cadence) {
+        *lock(&self.inner.cadence) = cadence;
     }
 
     /// Reports waits to `recorder`.
@@ -265,30 +358,74 @@ impl Drop for Waiter {
 impl Inner {
     /// The background task: tick while anyone waits.
     async fn run(self: Arc<Self>) {
+        lock(&self.state).mark = Some(self.mark(0));
         loop {
-            let due = {
+            let (due, waiters, mark) = {
                 let mut st = lock(&self.state);
                 if st.entries.is_empty() {
                     st.running = false;
                     st.next = None;
+                    st.mark = None;
                     return;
                 }
-                *st.next.get_or_insert_with(Instant::now)
+                let due = *st.next.get_or_insert_with(Instant::now);
+                let mark = *st.mark.get_or_insert_with(|| self.mark(0));
+                (due, st.entries.len(), mark)
             };
-            if Instant::now() < due {
+            let now = Instant::now();
+            if now < due {
                 tokio::select! {
                     () = tokio::time::sleep_until(due) => {}
                     () = self.wake.notified() => { continue; }
                 }
+                continue;
             }
-            self.tick().await;
+            let since_tick = now.saturating_duration_since(mark.at);
+            let cadence = lock(&self.cadence).clone();
+            let pace = Pace {
+                waiters,
+                calls: self.client.calls_made().saturating_sub(mark.calls),
+                pages: mark.pages,
+                since_tick,
+                qps: self.client.rate_limit(),
+            };
+            if since_tick < mark.ceiling && !cadence.allows(&pace) {
+                // Look again shortly (a timer, no call), or at the ceiling.
+                let step = (self.backoff.start / 4).max(Duration::from_millis(1));
+                let again = now + step.min(mark.ceiling - since_tick);
+                tokio::select! {
+                    () = tokio::time::sleep_until(again) => {}
+                    () = self.wake.notified() => {}
+                }
+                continue;
+            }
+            let pages = self.tick().await;
             let mut st = lock(&self.state);
+            st.mark = Some(self.mark(pages));
             let youngest = st.entries.values().map(|e| e.ticks).min().unwrap_or(0);
             st.next = Some(Instant::now() + self.backoff.delay(youngest));
         }
     }
 
-    async fn tick(&self) {
+    /// The mark of a tick that just made `pages` list calls.
+    fn mark(&self, pages: u64) -> Mark {
+        let ceiling = lock(&self.cadence).ceiling;
+        let j = self.backoff.jitter.clamp(0.0, 1.0);
+        let f = if j > 0.0 {
+            rand::rng().random_range((1.0 - j)..=(1.0 + j))
+        } else {
+            1.0
+        };
+        Mark {
+            at: Instant::now(),
+            calls: self.client.calls_made(),
+            pages: pages.max(1),
+            ceiling: ceiling.mul_f64(f),
+        }
+    }
+
+    /// One tick; returns the list calls it made.
+    async fn tick(&self) -> u64 {
         let (seq, ids) = {
             let mut st = lock(&self.state);
             st.seq += 1;
@@ -297,9 +434,10 @@ impl Inner {
             (seq, ids)
         };
         if ids.is_empty() {
-            return;
+            return 0;
         }
-        let seen: HashMap<String, Sighting> = match self.list().await {
+        let (listed, pages) = self.list().await;
+        let seen: HashMap<String, Sighting> = match listed {
             Ok(statuses) => {
                 let mut seen = HashMap::new();
                 for id in ids {
@@ -333,17 +471,20 @@ impl Inner {
                 e.tx.send_replace((seq, s));
             }
         }
+        pages
     }
 
-    /// Every listed load balancer's state.
-    async fn list(&self) -> Result<HashMap<String, LbState>> {
+    /// Every listed load balancer's state, and the pages it took.
+    async fn list(&self) -> (Result<HashMap<String, LbState>>, u64) {
         let tag = self.filter.first().map(|(_, t)| t.as_str());
         let (listed, pages) = list_pages(&self.client, tag).await;
         self.lists.fetch_add(pages, Ordering::SeqCst);
-        Ok(listed?
-            .into_iter()
-            .map(|lb| (lb.id.clone(), LbState::of(&lb)))
-            .collect())
+        let statuses = listed.map(|lbs| {
+            lbs.into_iter()
+                .map(|lb| (lb.id.clone(), LbState::of(&lb)))
+                .collect()
+        });
+        (statuses, pages)
     }
 
     /// A load balancer the list did not show: one `GET` says whether it is gone.

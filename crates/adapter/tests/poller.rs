@@ -63,3 +63,131 @@ async fn deletes_are_confirmed_gone_with_one_get() {
         "a load balancer missing from the list is confirmed gone by its own GET"
     );
 }
+
+fn pace(waiters: usize, calls: u64, qps: f64, since_ms: u64) -> kks_lb_adapter::Pace {
+    kks_lb_adapter::Pace {
+        waiters,
+        calls,
+        pages: 1,
+        since_tick: std::time::Duration::from_millis(since_ms),
+        qps,
+    }
+}
+
+#[test]
+fn the_cadence_lets_a_tick_run_on_its_share_of_the_call_budget() {
+    let c = kks_lb_adapter::Cadence::of(&kks_lb_adapter::Backoff::default());
+    // A fan-out that saturates a budget of 20 calls/s: 200 waiters, 60 calls in 3 s.
+    assert!(
+        !c.allows(&pace(200, 60, 20.0, 3_000)),
+        "60 + 1 > 60: saturated"
+    );
+    assert!(
+        !c.allows(&pace(200, 149, 20.0, 7_000)),
+        "149 calls < 150 × 1 page"
+    );
+    assert!(
+        c.allows(&pace(200, 150, 20.0, 7_000)),
+        "150 calls pay for one page"
+    );
+    let two_pages = kks_lb_adapter::Pace {
+        pages: 2,
+        ..pace(200, 299, 20.0, 14_000)
+    };
+    assert!(!c.allows(&two_pages), "two pages need 300 calls");
+    // Room left in the budget: the list delays no one.
+    assert!(c.allows(&pace(200, 19, 20.0, 1_000)), "19 + 1 ≤ 20");
+    assert!(!c.allows(&pace(200, 20, 20.0, 1_000)), "20 + 1 > 20");
+    // A lone waiter is answered at its backoff, whatever the traffic.
+    assert!(c.allows(&pace(1, 60, 20.0, 1_000)));
+    // Without a budget every due tick runs, unless pacing by share alone.
+    assert!(c.allows(&pace(200, 0, 0.0, 1_000)));
+    let share_only = kks_lb_adapter::Cadence {
+        unlimited_is_free: false,
+        ..c
+    };
+    assert!(!share_only.allows(&pace(200, 149, 0.0, 1_000)));
+    assert!(share_only.allows(&pace(200, 150, 0.0, 1_000)));
+}
+
+#[tokio::test]
+async fn during_a_fan_out_each_tick_waits_for_its_share_of_the_calls() {
+    let h = Harness::start().await;
+    let three = nodes(3);
+    let four = nodes(4);
+    let specs: Vec<_> = (0..12).map(spec).collect();
+    for s in &specs {
+        h.reconcile(s, &three).await.unwrap();
+    }
+    // Ticks only by share (no lone waiter, the unlimited budget not free, a ceiling never
+    // reached).
+    h.executor.poller().set_cadence(kks_lb_adapter::Cadence {
+        share: 10,
+        lone: 0,
+        unlimited_is_free: false,
+        ceiling: std::time::Duration::from_secs(120),
+    });
+    let client = h.executor.client().clone();
+    let calls0 = client.calls_made();
+    let lists0 = h.executor.poller().list_calls();
+    // Other traffic while the member updates wait, as other reconciles would make.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let traffic = {
+        let client = client.clone();
+        let stop = std::sync::Arc::clone(&stop);
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                client
+                    .call(
+                        kks_lb_adapter::Service::Neutron,
+                        reqwest::Method::GET,
+                        &["floatingips"],
+                        &[],
+                        None,
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let runs = specs.iter().map(|s| h.reconcile(s, &four));
+    for r in futures::future::join_all(runs).await {
+        let (plan, _) = r.unwrap();
+        assert!(!plan.is_empty(), "each Service got its new member");
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    traffic.await.unwrap();
+    let lists = h.executor.poller().list_calls() - lists0;
+    let others = client.calls_made() - calls0 - lists;
+    assert!(lists >= 1, "the waits were answered by lists");
+    assert!(
+        lists * 10 <= others,
+        "{lists} lists for {others} other calls: each tick waits for 10 calls per page"
+    );
+    for s in &specs {
+        let t = h.observed(s).await.unwrap();
+        assert!(
+            t.loadbalancer.listeners[0]
+                .default_pool
+                .as_ref()
+                .is_some_and(|p| p.members.len() == 4)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lone_waiter_is_answered_at_its_backoff_without_waiting_for_a_share() {
+    let h = Harness::start().await;
+    // Neither share, budget nor ceiling can let a tick run within the wait limit (20 s):
+    // only the lone-waiter rule answers.
+    h.executor.poller().set_cadence(kks_lb_adapter::Cadence {
+        share: u64::MAX,
+        lone: 1,
+        unlimited_is_free: false,
+        ceiling: std::time::Duration::from_secs(3600),
+    });
+    let s = spec(1);
+    let (_, out) = h.reconcile(&s, &nodes(3)).await.unwrap();
+    assert!(out.loadbalancer_id.is_some());
+    assert!(h.executor.poller().list_calls() >= 1);
+}

@@ -351,6 +351,22 @@ impl Term<'_> {
             self.settings.clone(),
             self.metrics.clone(),
         ));
+        // Before any reconcile, while this process is the only writer: the cluster's
+        // observations from list calls, and the names that prove a Service has none yet.
+        let taken = tokio::time::Instant::now();
+        match kks_lb_adapter::rebuild(self.cloud, &tag).await {
+            Ok(rebuilt) => {
+                tracing::info!(
+                    load_balancers = rebuilt.trees(),
+                    "observations rebuilt from list calls"
+                );
+                ctx.engine().set_inventory(rebuilt, taken);
+            }
+            Err(e) => tracing::warn!(
+                error = &e as &dyn std::error::Error,
+                "cannot list the cloud's load balancers; every Service reads its own"
+            ),
+        }
         let (drifted, drift_triggers) = futures::channel::mpsc::unbounded::<()>();
         let sweeper = tokio::spawn(drift_checks(
             Arc::clone(&ctx),

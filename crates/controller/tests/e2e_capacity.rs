@@ -78,13 +78,16 @@ async fn a_full_subnet_is_subnet_exhausted_with_its_numbers_until_a_deleted_serv
         "{:#?}",
         env.events("shop", "f")
     );
-    let metrics = scrape(port).await;
+    // The failed reconcile is counted once its report is written.
+    let metrics = env
+        .eventually("the SubnetExhausted reconcile error is counted", || async {
+            let m = scrape(port).await;
+            m.contains("kks_lb_reconcile_errors_total{reason=\"SubnetExhausted\"}")
+                .then_some(m)
+        })
+        .await;
     assert_eq!(gauge(&metrics, &subnet, "used"), Some(5), "{metrics}");
     assert_eq!(gauge(&metrics, &subnet, "total"), Some(5), "{metrics}");
-    assert!(
-        metrics.contains("kks_lb_reconcile_errors_total{reason=\"SubnetExhausted\"}"),
-        "{metrics}"
-    );
 
     // Retried on the backoff (50 ms doubling to 1 s here), one create per attempt: over two
     // seconds a handful of creates, not a loop.

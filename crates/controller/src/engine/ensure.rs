@@ -2,7 +2,7 @@
 //! Events that follow.
 
 use k8s_openapi::api::core::v1::{Node, Service};
-use kks_lb_adapter::{Execution, LbState, Observation, Ownership, observe_stamped};
+use kks_lb_adapter::{Execution, LbState, Observation, Ownership, observe_stamped_with};
 use kks_lb_annotations::{AnnotationError, LbSpec, parse_report};
 use kks_lb_octavia_model::Topology;
 use kks_lb_planner::{
@@ -142,13 +142,27 @@ impl Engine {
                     .as_ref()
                     .filter(|f| f.floating_ip_address.is_none())
                     .map(|f| f.description.as_str());
-                let read_at = Instant::now();
-                let (observation, stamp) = observe_stamped(client, &owner, fip_description)
-                    .await
-                    .map_err(|source| Error::Observe {
-                    lb: name.clone(),
-                    source,
-                })?;
+                // The term's first inventory answers once per load balancer, and proves
+                // which names have none (see `Engine::set_inventory`).
+                let (observation, stamp, read_at) =
+                    match self.seeded(&owner, fip_description, &want) {
+                        Some((t, stamp, at)) => (Observation::Owned(Box::new(t)), Some(stamp), at),
+                        None => {
+                            let read_at = Instant::now();
+                            let (o, stamp) = observe_stamped_with(
+                                client,
+                                &owner,
+                                fip_description,
+                                self.lookup(&name),
+                            )
+                            .await
+                            .map_err(|source| Error::Observe {
+                                lb: name.clone(),
+                                source,
+                            })?;
+                            (o, stamp, read_at)
+                        }
+                    };
                 match observation {
                     Observation::Owned(t) => (Some(*t), None, read_at, stamp),
                     Observation::Missing { stale_id } => (None, stale_id, read_at, None),
@@ -327,6 +341,13 @@ impl Run<'_> {
         let name = &self.name;
         let changes = !plan.is_empty();
         let creating = self.observed.is_none();
+        if plan
+            .steps
+            .iter()
+            .any(|s| matches!(s, kks_lb_planner::Step::CreateLoadbalancer { .. }))
+        {
+            engine.creating(name);
+        }
         let execution = engine
             .executor
             .execute_timed(name, plan, self.observed.as_ref())

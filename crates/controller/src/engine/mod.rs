@@ -14,6 +14,8 @@
 //!   [`Engine::release`] also clears what kks-lb wrote on a Service that stopped being a
 //!   LoadBalancer Service of the caller's class.
 //! - [`Engine::sweep`] is the list-based drift check (one list per resync interval).
+//! - [`Engine::set_inventory`] seeds the observations from list calls when a controller
+//!   starts (or gains leadership), so a restart costs one status tree per load balancer.
 //!
 //! The engine keeps one piece of state per Service: the last observation of its load
 //! balancer, trusted for one resync interval, so an unchanged Service costs no cloud call.
@@ -77,6 +79,7 @@
 
 mod drift;
 mod ensure;
+mod inventory;
 mod outcome;
 mod remove;
 mod unservable;
@@ -255,6 +258,8 @@ pub struct Engine {
     config: EngineConfig,
     metrics: Metrics,
     observed: Mutex<HashMap<ObjectRef<Service>, Observed>>,
+    /// The term's first inventory (see [`Engine::set_inventory`]).
+    inventory: Mutex<Option<inventory::Inventory>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -283,6 +288,7 @@ impl Engine {
             config,
             metrics: Metrics::register(&mut registry),
             observed: Mutex::new(HashMap::new()),
+            inventory: Mutex::new(None),
         }
     }
 
