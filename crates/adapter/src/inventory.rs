@@ -2,7 +2,7 @@
 //! call, and [`delete`] of one of them. Orphan collection and `kks-lb audit` judge them with
 //! [`kks_lb_planner::standing`].
 //!
-//! [`rebuild`]: every load balancer of the cluster as [`crate::observe`] would read it, from
+//! [`rebuild`]: every load balancer of the cluster as [`crate::observe()`] would read it, from
 //! list calls plus one status tree per load balancer, for a controller that starts (or gains
 //! leadership) with load balancers already in the cloud; and the names of all the project's
 //! load balancers, which prove that a Service's load balancer does not exist yet.
@@ -261,7 +261,7 @@ struct RebuiltTree {
 }
 
 /// The cluster's load balancers rebuilt from list calls, for a controller that starts (or
-/// gains leadership) with load balancers already in the cloud: what [`crate::observe`] would
+/// gains leadership) with load balancers already in the cloud: what [`crate::observe()`] would
 /// read of each, at a fraction of the calls. See [`rebuild`].
 #[derive(Debug, Clone, Default)]
 pub struct Rebuilt {
