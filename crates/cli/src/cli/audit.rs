@@ -13,11 +13,8 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use clap::Parser;
 use kks_lb_adapter::OpenStackClient;
 use kks_lb_adapter::inventory::{self, CloudObject, Scope};
-use kks_lb_controller::cloud_config::{self, CloudConfig};
-use kks_lb_controller::config::{self, ControllerArgs};
 use kks_lb_controller::orphans::{classify, list_services, live_of};
 use kks_lb_planner::owner::Marks;
 use kks_lb_planner::standing::{Standing, service_ref};
@@ -119,24 +116,8 @@ pub async fn audit(
     out: &mut dyn Write,
     input: &mut dyn BufRead,
 ) -> Result<u8, String> {
-    let mut ctl = ControllerArgs::try_parse_from(["kks-lb-controller"])
-        .map_err(|e| format!("defaults: {e}"))?;
-    ctl.cloud_config.clone_from(&args.cloud_config);
-    ctl.kubeconfig.clone_from(&args.kubeconfig);
-    let cloud_conf = match &args.cloud_config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let file = path.display().to_string();
-            let cc = cloud_config::parse(&text, &file).map_err(|e| e.to_string())?;
-            Some((cc, file))
-        }
-        None => None,
-    };
-    let cloud_ref = cloud_conf.as_ref().map(|(c, f)| (c, f.as_str()));
-    let session = config::session_config(cloud_ref, &ctl, |k| std::env::var(k).ok())
-        .map_err(|e| e.to_string())?;
-    let kube = kks_lb_controller::run::kube_client(&ctl)
+    let conn = super::connect::open(args.cloud_config.as_ref(), args.kubeconfig.as_ref())?;
+    let kube = kks_lb_controller::run::kube_client(&conn.ctl)
         .await
         .map_err(|e| e.to_string())?;
     let cluster_id = match &args.cluster_id {
@@ -145,11 +126,8 @@ pub async fn audit(
             .await
             .map_err(|e| e.to_string())?,
     };
-    let cluster = cloud_ref
-        .map(|(c, _)| c)
-        .unwrap_or(&CloudConfig::default())
-        .cluster_config(&args.cluster_name, &cluster_id);
-    let cloud = OpenStackClient::connect(&session)
+    let cluster = conn.cloud.cluster_config(&args.cluster_name, &cluster_id);
+    let cloud = OpenStackClient::connect(&conn.session)
         .await
         .map_err(|e| format!("cannot reach OpenStack: {e}"))?;
     let caps = kks_lb_adapter::discover(&cloud, &cluster.provider)
@@ -338,6 +316,7 @@ pub fn render(report: &Report) -> String {
 mod tests {
     use super::*;
     use kks_lb_adapter::inventory::Kind;
+    use kks_lb_controller::cloud_config::CloudConfig;
 
     fn cluster() -> ClusterConfig {
         CloudConfig::default().cluster_config("kks", "c1")

@@ -16,7 +16,6 @@ use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use clap::Parser;
 use ipnet::Ipv4Net;
 use k8s_openapi::api::core::v1::Node;
 use kks_lb_adapter::OpenStackClient;
@@ -29,8 +28,6 @@ use kube::api::{Api, ListParams};
 use serde::Serialize;
 
 use super::{Output, exit};
-use kks_lb_controller::cloud_config::{self, CloudConfig};
-use kks_lb_controller::config::{self, ControllerArgs};
 
 /// `kks-lb capacity` flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -289,26 +286,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> u8 {
 /// # Errors
 /// What could not be read (configuration, credentials, the cloud, the cluster).
 pub async fn capacity(args: &Args, out: &mut dyn Write) -> Result<u8, String> {
-    let mut ctl = ControllerArgs::try_parse_from(["kks-lb-controller"])
-        .map_err(|e| format!("defaults: {e}"))?;
-    ctl.cloud_config.clone_from(&args.cloud_config);
-    ctl.kubeconfig.clone_from(&args.kubeconfig);
-    let cloud_conf = match &args.cloud_config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let file = path.display().to_string();
-            let cc = cloud_config::parse(&text, &file).map_err(|e| e.to_string())?;
-            Some((cc, file))
-        }
-        None => None,
-    };
-    let cloud_ref = cloud_conf.as_ref().map(|(c, f)| (c, f.as_str()));
-    let session = config::session_config(cloud_ref, &ctl, |k| std::env::var(k).ok())
-        .map_err(|e| e.to_string())?;
+    let conn = super::connect::open(args.cloud_config.as_ref(), args.kubeconfig.as_ref())?;
     let kube = if args.kubeconfig.is_some() || args.cluster_id.is_none() {
         Some(
-            kks_lb_controller::run::kube_client(&ctl)
+            kks_lb_controller::run::kube_client(&conn.ctl)
                 .await
                 .map_err(|e| {
                     format!("{e} (give --kubeconfig, or --cluster-id to count without the cluster)")
@@ -324,10 +305,7 @@ pub async fn capacity(args: &Args, out: &mut dyn Write) -> Result<u8, String> {
             .map_err(|e| e.to_string())?,
         (None, None) => return Err("--cluster-id is needed without a cluster".to_owned()),
     };
-    let lb = cloud_ref
-        .map(|(c, _)| c)
-        .unwrap_or(&CloudConfig::default())
-        .cluster_config("", &cluster_id);
+    let lb = conn.cloud.cluster_config("", &cluster_id);
     let subnet = match (
         &args.subnet_id,
         &args.network_id,
@@ -345,7 +323,7 @@ pub async fn capacity(args: &Args, out: &mut dyn Write) -> Result<u8, String> {
             );
         }
     };
-    let cloud = OpenStackClient::connect(&session)
+    let cloud = OpenStackClient::connect(&conn.session)
         .await
         .map_err(|e| format!("cannot reach OpenStack: {e}"))?;
     let usage = subnet_usage(&cloud, &subnet)

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod audit;
 pub mod capacity;
+pub mod connect;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod docs;
