@@ -11,7 +11,7 @@ use kks_lb_octavia_model::{MonitorType, OperatingStatus, Protocol, ProvisioningS
 use serde_json::Value;
 
 use super::validate as v;
-use super::{Counted, Resp, Sh, paginate, pool_filter, to_value};
+use super::{Counted, Resp, Sh, list_page, pool_filter};
 use crate::openstack::error::{ApiError, ApiResult};
 use crate::openstack::query::Query;
 use crate::openstack::server::{Ctx, json, read_state, with_state};
@@ -153,23 +153,16 @@ impl State {
                 .filter_map(|p| p.hm_id.as_ref().and_then(|h| self.hms.get(h)))
                 .collect()
         };
-        let mut hs: Vec<&HmRec> = candidates
-            .into_iter()
-            .filter(|h| ctx.may_see(&h.project_id))
-            .filter(|h| q.may_match(&h.tags, &h.name))
-            .collect();
-        hs.sort_by_key(|h| h.seq);
-        hs.dedup_by_key(|h| h.seq);
-        let rematch = q.needs_render_match(&["pool_id"]);
-        let items = hs
-            .into_iter()
-            .filter_map(|h| {
-                let r = self.render_hm(h, true);
-                (!rematch || q.matches(&to_value(&r), &pool_filter(&h.pool_id))).then_some(r)
-            })
-            .collect();
         let base = format!("{}/v2/lbaas/healthmonitors", urls.octavia);
-        let (healthmonitors, links) = paginate(items, |x| x.id.as_str(), q, &base)?;
+        let (healthmonitors, links) = list_page(
+            ctx,
+            q,
+            candidates,
+            &["pool_id"],
+            |h| self.render_hm(h, true),
+            |h, k, v| pool_filter(&h.pool_id)(k, v),
+            &base,
+        )?;
         Ok(json(
             StatusCode::OK,
             &HealthMonitorList {
@@ -301,11 +294,7 @@ impl State {
 
     pub(super) fn hm_delete(&mut self, ctx: &Ctx, id: &str) -> Resp {
         let pool_id = self.visible_hm(ctx, id)?.pool_id.clone();
-        let lb_id = self
-            .pools
-            .get(&pool_id)
-            .map(|p| p.lb_id.clone())
-            .unwrap_or_default();
+        let lb_id = self.lb_of_pool(&pool_id);
         self.require_child_mutable(&lb_id)?;
         if let Some(h) = self.hms.get_mut(id) {
             h.prov = ProvisioningStatus::PendingDelete;

@@ -12,7 +12,7 @@ use kks_lb_octavia_model::{OperatingStatus, Protocol, ProvisioningStatus};
 use serde_json::Value;
 
 use super::validate as v;
-use super::{Counted, Resp, Sh, lb_filter, nested_object_fault, paginate, to_value};
+use super::{Counted, Resp, Sh, lb_filter, list_page, nested_object_fault};
 use crate::openstack::error::{ApiError, ApiResult};
 use crate::openstack::query::Query;
 use crate::openstack::server::{Ctx, json, read_state, with_state};
@@ -174,23 +174,16 @@ impl State {
                 .flat_map(|lb| lb.listeners.iter().filter_map(|l| self.listeners.get(l)))
                 .collect()
         };
-        let mut ls: Vec<&ListenerRec> = candidates
-            .into_iter()
-            .filter(|l| ctx.may_see(&l.project_id))
-            .filter(|l| q.may_match(&l.tags, &l.name))
-            .collect();
-        ls.sort_by_key(|l| l.seq);
-        ls.dedup_by_key(|l| l.seq);
-        let rematch = q.needs_render_match(&["loadbalancer_id"]);
-        let items = ls
-            .into_iter()
-            .filter_map(|l| {
-                let r = self.render_listener(l, true);
-                (!rematch || q.matches(&to_value(&r), &lb_filter(&l.lb_id))).then_some(r)
-            })
-            .collect();
         let base = format!("{}/v2/lbaas/listeners", urls.octavia);
-        let (listeners, links) = paginate(items, |x| x.id.as_str(), q, &base)?;
+        let (listeners, links) = list_page(
+            ctx,
+            q,
+            candidates,
+            &["loadbalancer_id"],
+            |l| self.render_listener(l, true),
+            |l, k, v| lb_filter(&l.lb_id)(k, v),
+            &base,
+        )?;
         Ok(json(
             StatusCode::OK,
             &ListenerList {

@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::listeners::{duplicate_listener, l4_protocol};
 use super::pools::is_full_pool;
 use super::validate as v;
-use super::{Counted, Resp, Sh, paginate, to_value};
+use super::{Counted, Resp, Sh, list_page};
 use crate::openstack::error::{ApiError, ApiResult};
 use crate::openstack::query::Query;
 use crate::openstack::server::{Ctx, json, read_state, with_state};
@@ -96,7 +96,7 @@ impl State {
     pub(super) fn lb_list(&self, ctx: &Ctx, q: &Query, urls: &Urls) -> Resp {
         let ids = q.all("id");
         // One tag the load balancers must all carry (`tags=a,b`: `a`), answered from the tag
-        // index; `may_match` below checks every tag filter.
+        // index; `may_match` in `list_page` checks every tag filter.
         let tag = q
             .first("tags")
             .and_then(|v| v.split(',').next())
@@ -113,21 +113,16 @@ impl State {
         } else {
             self.lbs.values().collect()
         };
-        let mut lbs: Vec<&LbRec> = candidates
-            .into_iter()
-            .filter(|lb| ctx.may_see(&lb.project_id))
-            .filter(|lb| q.may_match(&lb.tags, &lb.name))
-            .collect();
-        lbs.sort_by_key(|lb| lb.seq);
-        lbs.dedup_by_key(|lb| lb.seq);
-        let rematch = q.needs_render_match(&["id"]);
-        let items = lbs
-            .into_iter()
-            .map(|lb| self.render_lb(lb))
-            .filter(|r| !rematch || q.matches(&to_value(r), &|_, _| None))
-            .collect();
         let base = format!("{}/v2/lbaas/loadbalancers", urls.octavia);
-        let (loadbalancers, links) = paginate(items, |x| x.id.as_str(), q, &base)?;
+        let (loadbalancers, links) = list_page(
+            ctx,
+            q,
+            candidates,
+            &["id"],
+            |lb| self.render_lb(lb),
+            |_, _, _| None,
+            &base,
+        )?;
         Ok(json(
             StatusCode::OK,
             &LoadBalancerList {

@@ -294,11 +294,7 @@ impl State {
         body: &[u8],
     ) -> Resp {
         self.visible_member(ctx, pool_id, id)?;
-        let lb_id = self
-            .pools
-            .get(pool_id)
-            .map(|p| p.lb_id.clone())
-            .unwrap_or_default();
+        let lb_id = self.lb_of_pool(pool_id);
         let (req, raw): (UpdateMember, Value) = v::parse_root(body, "member")?;
         v::check_fields("member", &raw, v::MEMBER_UPDATE, self.version())?;
         self.require_child_mutable(&lb_id)?;
@@ -353,11 +349,7 @@ impl State {
 
     pub(super) fn member_delete(&mut self, ctx: &Ctx, pool_id: &str, id: &str) -> Resp {
         self.visible_member(ctx, pool_id, id)?;
-        let lb_id = self
-            .pools
-            .get(pool_id)
-            .map(|p| p.lb_id.clone())
-            .unwrap_or_default();
+        let lb_id = self.lb_of_pool(pool_id);
         self.require_child_mutable(&lb_id)?;
         if let Some(m) = self.members.get_mut(id) {
             m.prov = ProvisioningStatus::PendingDelete;

@@ -36,6 +36,7 @@ mod render;
 pub(crate) mod validate;
 mod versions;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -157,6 +158,94 @@ impl Counted {
     }
 }
 
+/// What the shared lookup ([`visible`]) and list page ([`list_page`]) need of a top-level
+/// record.
+trait Listed {
+    /// Octavia's display name of the kind, as 404s name it.
+    const KIND: &'static str;
+    fn id(&self) -> &str;
+    fn project_id(&self) -> &str;
+    fn tags(&self) -> &[String];
+    fn name(&self) -> &str;
+    /// Creation order, the order of list answers.
+    fn seq(&self) -> u64;
+}
+
+macro_rules! listed {
+    ($($rec:ty => $kind:literal),* $(,)?) => {$(
+        impl Listed for $rec {
+            const KIND: &'static str = $kind;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn project_id(&self) -> &str {
+                &self.project_id
+            }
+            fn tags(&self) -> &[String] {
+                &self.tags
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn seq(&self) -> u64 {
+                self.seq
+            }
+        }
+    )*};
+}
+
+listed!(
+    LbRec => "Load Balancer",
+    ListenerRec => "Listener",
+    PoolRec => "Pool",
+    HmRec => "Health Monitor",
+);
+
+/// Finds a record by id in the caller's view: 404 when there is none, 403 when it belongs to
+/// another project.
+fn visible<'a, R: Listed>(ctx: &Ctx, map: &'a BTreeMap<String, R>, id: &str) -> ApiResult<&'a R> {
+    let rec = map
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(R::KIND, id))?;
+    if ctx.may_see(rec.project_id()) {
+        Ok(rec)
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+/// One list page: the `candidates` (possibly narrowed by an index, possibly repeated) the
+/// caller may see and whose tags/name may match, in creation order, rendered, re-filtered
+/// on the rendered object when the query asks more than `indexed` answers (`special` takes
+/// the keys the rendered object does not carry), then paginated (by record id) under `base`.
+fn list_page<'a, R: Listed + 'a, T: Serialize>(
+    ctx: &Ctx,
+    q: &Query,
+    candidates: impl IntoIterator<Item = &'a R>,
+    indexed: &[&str],
+    render: impl Fn(&R) -> T,
+    special: impl Fn(&R, &str, &[&str]) -> Option<bool>,
+    base: &str,
+) -> ApiResult<(Vec<T>, Vec<Link>)> {
+    let mut recs: Vec<&R> = candidates
+        .into_iter()
+        .filter(|r| ctx.may_see(r.project_id()))
+        .filter(|r| q.may_match(r.tags(), r.name()))
+        .collect();
+    recs.sort_by_key(|r| r.seq());
+    recs.dedup_by_key(|r| r.seq());
+    let rematch = q.needs_render_match(indexed);
+    let items: Vec<(&R, T)> = recs
+        .into_iter()
+        .filter_map(|rec| {
+            let r = render(rec);
+            (!rematch || q.matches(&to_value(&r), &|k, v| special(rec, k, v))).then_some((rec, r))
+        })
+        .collect();
+    let (page, links) = paginate(items, |(rec, _)| rec.id(), q, base)?;
+    Ok((page.into_iter().map(|(_, r)| r).collect(), links))
+}
+
 /// Pagination: `limit` and `marker` (an id), with a `next` link while more remain.
 fn paginate<T>(
     items: Vec<T>,
@@ -220,39 +309,15 @@ impl State {
     }
 
     fn visible_lb(&self, ctx: &Ctx, id: &str) -> ApiResult<&LbRec> {
-        let lb = self
-            .lbs
-            .get(id)
-            .ok_or_else(|| ApiError::not_found("Load Balancer", id))?;
-        if ctx.may_see(&lb.project_id) {
-            Ok(lb)
-        } else {
-            Err(ApiError::forbidden())
-        }
+        visible(ctx, &self.lbs, id)
     }
 
     fn visible_listener(&self, ctx: &Ctx, id: &str) -> ApiResult<&ListenerRec> {
-        let l = self
-            .listeners
-            .get(id)
-            .ok_or_else(|| ApiError::not_found("Listener", id))?;
-        if ctx.may_see(&l.project_id) {
-            Ok(l)
-        } else {
-            Err(ApiError::forbidden())
-        }
+        visible(ctx, &self.listeners, id)
     }
 
     fn visible_pool(&self, ctx: &Ctx, id: &str) -> ApiResult<&PoolRec> {
-        let p = self
-            .pools
-            .get(id)
-            .ok_or_else(|| ApiError::not_found("Pool", id))?;
-        if ctx.may_see(&p.project_id) {
-            Ok(p)
-        } else {
-            Err(ApiError::forbidden())
-        }
+        visible(ctx, &self.pools, id)
     }
 
     fn visible_member(&self, ctx: &Ctx, pool_id: &str, id: &str) -> ApiResult<&MemberRec> {
@@ -264,15 +329,15 @@ impl State {
     }
 
     fn visible_hm(&self, ctx: &Ctx, id: &str) -> ApiResult<&HmRec> {
-        let h = self
-            .hms
-            .get(id)
-            .ok_or_else(|| ApiError::not_found("Health Monitor", id))?;
-        if ctx.may_see(&h.project_id) {
-            Ok(h)
-        } else {
-            Err(ApiError::forbidden())
-        }
+        visible(ctx, &self.hms, id)
+    }
+
+    /// The load balancer a pool belongs to (empty when the pool is gone).
+    fn lb_of_pool(&self, pool_id: &str) -> String {
+        self.pools
+            .get(pool_id)
+            .map(|p| p.lb_id.clone())
+            .unwrap_or_default()
     }
 
     fn provider_of(&self, lb_id: &str) -> String {

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::members::duplicate_member;
 use super::validate as v;
-use super::{Counted, Resp, Sh, lb_filter, nested_object_fault, paginate, to_value};
+use super::{Counted, Resp, Sh, lb_filter, list_page, nested_object_fault};
 use crate::openstack::error::{ApiError, ApiResult};
 use crate::openstack::query::Query;
 use crate::openstack::server::{Ctx, json, read_state, with_state};
@@ -177,23 +177,16 @@ impl State {
                 .flat_map(|lb| lb.pools.iter().filter_map(|p| self.pools.get(p)))
                 .collect()
         };
-        let mut ps: Vec<&PoolRec> = candidates
-            .into_iter()
-            .filter(|p| ctx.may_see(&p.project_id))
-            .filter(|p| q.may_match(&p.tags, &p.name))
-            .collect();
-        ps.sort_by_key(|p| p.seq);
-        ps.dedup_by_key(|p| p.seq);
-        let rematch = q.needs_render_match(&["loadbalancer_id"]);
-        let items = ps
-            .into_iter()
-            .filter_map(|p| {
-                let r = self.render_pool(p);
-                (!rematch || q.matches(&to_value(&r), &lb_filter(&p.lb_id))).then_some(r)
-            })
-            .collect();
         let base = format!("{}/v2/lbaas/pools", urls.octavia);
-        let (pools, links) = paginate(items, |x| x.id.as_str(), q, &base)?;
+        let (pools, links) = list_page(
+            ctx,
+            q,
+            candidates,
+            &["loadbalancer_id"],
+            |p| self.render_pool(p),
+            |p, k, v| lb_filter(&p.lb_id)(k, v),
+            &base,
+        )?;
         Ok(json(
             StatusCode::OK,
             &PoolList {
