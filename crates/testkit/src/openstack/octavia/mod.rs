@@ -17,14 +17,17 @@
 //! - Listeners of one L4 protocol (`L4_PROTOCOL_MAP`: HTTP is TCP) may not share a port.
 //!
 //! Where things live:
-//! - this file: [`routes`] (the URL map), the shared helpers (visibility, the parent LB's
-//!   mutability, quotas, pagination and list filters, status marking);
+//! - this file: [`routes`] (the URL map) and the shared handler shape: [`visible`] (find by
+//!   id in the caller's project, else 404/403), [`list_page`] (visibility, tag/name filters,
+//!   creation order, rendered-object filters, pagination), `require_child_mutable` (409
+//!   while the parent LB is not ACTIVE), quotas and status marking;
 //! - `loadbalancers`: LB list/create (with the VIP and the fully-populated graph)/update/
 //!   delete and the status tree;
 //! - `listeners`, `pools`, `members` (with the batch update), `healthmonitors`: each
 //!   resource's handlers, body validation, record insertion and CRUD;
 //! - `versions`: the version document, providers and quotas;
-//! - `validate`: schema checks of the bodies (fields per API version, ranges, providers);
+//! - `validate`: schema checks of the bodies (ranges, protocols, providers), with the
+//!   accepted fields per API version in `validate/fields.rs`;
 //! - `render`: records to response bodies.
 
 mod healthmonitors;
