@@ -1,67 +1,27 @@
-//! The control API under `/_emulator/` on the emulator's own listener: fault rules, one-shot
-//! faults and counters, call accounting, the leak report and provisioning delays, as JSON, for
-//! tools outside the Rust test process (`docs/emulator.md`).
-//!
-//! These routes are outside the request gate: they are never faulted, need no token and are
-//! not counted.
+//! Fault control: rules and one-shot faults (`/_emulator/faults[/{id}[/fired]]`) with their
+//! wire forms and checks, and the load-balancer level faults (`/_emulator/faults/load-balancers`).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as AxState};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::accounting::Call;
-use super::faults::{FaultId, FaultRule, Service};
-use super::oneshot::{Arm, CallMatcher, FaultKind, Fired, Progress, Reply};
-use super::query::Query;
-use super::server::json;
-use super::state::{Gate, Shared, State};
-
-type Sh = AxState<Arc<Shared>>;
+use super::super::faults::{FaultId, FaultRule, Service};
+use super::super::oneshot::{Arm, CallMatcher, FaultKind, Fired, Progress, Reply};
+use super::super::query::Query;
+use super::super::server::json;
+use super::super::state::{Gate, State};
+use super::{
+    Answer, ControlError, Sh, bad_request, error, gated, parse, parse_method, parse_service,
+    settled,
+};
 
 /// How long `GET /_emulator/faults/{id}/fired` waits without `timeout_ms`.
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
-
-/// The control routes.
-pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/_emulator", get(index))
-        .route("/_emulator/", get(index))
-        .route(
-            "/_emulator/faults",
-            get(list_faults).post(add_fault).delete(clear_faults),
-        )
-        .route(
-            "/_emulator/faults/load-balancers",
-            get(get_lb_faults).put(set_lb_faults),
-        )
-        .route(
-            "/_emulator/faults/{id}",
-            get(get_fault).delete(remove_fault),
-        )
-        .route("/_emulator/faults/{id}/fired", get(wait_fired))
-        .route("/_emulator/calls", get(calls).delete(reset_calls))
-        .route("/_emulator/leaks", get(leaks))
-        .route("/_emulator/delays", put(set_delays).get(get_delays))
-        .route(
-            "/_emulator/member-health",
-            put(set_member_health).get(get_member_health),
-        )
-        .route("/_emulator/{*rest}", axum::routing::any(unknown))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Wire types
-// ---------------------------------------------------------------------------------------------
 
 /// A reply on the wire: `{"status": 503}` or `"drop"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,94 +257,6 @@ struct LbFaultsUpdate {
     fail_next_updates: Option<u32>,
 }
 
-/// Provisioning delays in milliseconds.
-#[derive(Debug, Serialize)]
-struct DelaysWire {
-    create_ms: u128,
-    update_ms: u128,
-    delete_ms: u128,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DelaysUpdate {
-    #[serde(default)]
-    create_ms: Option<u64>,
-    #[serde(default)]
-    update_ms: Option<u64>,
-    #[serde(default)]
-    delete_ms: Option<u64>,
-}
-
-#[derive(Debug, Serialize)]
-struct CountWire {
-    #[serde(flatten)]
-    call: Call,
-    count: u64,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors and helpers
-// ---------------------------------------------------------------------------------------------
-
-/// A control API error: answered as `{"error": "..."}` with its status.
-#[derive(Debug, thiserror::Error)]
-#[error("{msg}")]
-struct ControlError {
-    status: StatusCode,
-    msg: String,
-}
-
-impl IntoResponse for ControlError {
-    fn into_response(self) -> Response {
-        json(self.status, &json!({ "error": self.msg }))
-    }
-}
-
-type Answer = Result<Response, ControlError>;
-
-fn error(status: StatusCode, msg: impl Into<String>) -> ControlError {
-    ControlError {
-        status,
-        msg: msg.into(),
-    }
-}
-
-fn bad_request(msg: impl Into<String>) -> ControlError {
-    error(StatusCode::BAD_REQUEST, msg)
-}
-
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {
-    serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid JSON body: {e}")))
-}
-
-fn settled<T>(sh: &Shared, f: impl FnOnce(&mut State) -> T) -> T {
-    sh.write(f)
-}
-
-fn gated<T>(sh: &Shared, f: impl FnOnce(&mut Gate) -> T) -> T {
-    f(&mut sh.gate())
-}
-
-fn parse_method(m: Option<String>) -> Result<Option<Method>, ControlError> {
-    m.map(|m| {
-        Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-            .map_err(|_| bad_request(format!("method: {m:?} is not an HTTP method")))
-    })
-    .transpose()
-}
-
-fn parse_service(s: Option<String>) -> Result<Option<Service>, ControlError> {
-    s.map(|s| {
-        serde_json::from_value::<Service>(json!(s)).map_err(|_| {
-            bad_request(format!(
-                "service: {s:?} is not one of keystone, octavia, neutron"
-            ))
-        })
-    })
-    .transpose()
-}
-
 fn parse_kind(k: &str) -> Result<KindWire, ControlError> {
     serde_json::from_value::<KindWire>(json!(k)).map_err(|_| {
         bad_request(format!(
@@ -443,34 +315,7 @@ fn find(gate: &Gate, id: FaultId) -> Option<FaultWire> {
         .or_else(|| faults.arms().iter().find(|a| a.id == id).map(arm_wire))
 }
 
-// ---------------------------------------------------------------------------------------------
-// Handlers
-// ---------------------------------------------------------------------------------------------
-
-async fn index() -> Response {
-    json(
-        StatusCode::OK,
-        &json!({"endpoints": [
-            "GET|POST|DELETE /_emulator/faults",
-            "GET|DELETE /_emulator/faults/{id}",
-            "GET /_emulator/faults/{id}/fired?timeout_ms=",
-            "GET|PUT /_emulator/faults/load-balancers",
-            "GET|DELETE /_emulator/calls?service=&method=&path=&status=",
-            "GET /_emulator/leaks?cluster_tag=&service_tag=",
-            "GET|PUT /_emulator/delays",
-            "GET|PUT /_emulator/member-health",
-        ]}),
-    )
-}
-
-async fn unknown(method: Method, uri: axum::http::Uri) -> ControlError {
-    error(
-        StatusCode::NOT_FOUND,
-        format!("{method} {}: no such control endpoint", uri.path()),
-    )
-}
-
-async fn list_faults(AxState(sh): Sh) -> Response {
+pub(super) async fn list_faults(AxState(sh): Sh) -> Response {
     gated(&sh, |g| {
         let mut faults: Vec<(FaultId, FaultWire)> = g
             .faults
@@ -485,7 +330,7 @@ async fn list_faults(AxState(sh): Sh) -> Response {
     })
 }
 
-async fn add_fault(AxState(sh): Sh, body: Bytes) -> Answer {
+pub(super) async fn add_fault(AxState(sh): Sh, body: Bytes) -> Answer {
     let sh = &*sh;
     let id = match parse::<NewFault>(&body)? {
         NewFault::Rule {
@@ -563,7 +408,7 @@ async fn add_fault(AxState(sh): Sh, body: Bytes) -> Answer {
     Ok(json(StatusCode::CREATED, &entry))
 }
 
-async fn clear_faults(AxState(sh): Sh) -> Response {
+pub(super) async fn clear_faults(AxState(sh): Sh) -> Response {
     gated(&sh, |g| g.faults.clear());
     settled(&sh, |st| {
         st.lb_faults.clear();
@@ -572,13 +417,13 @@ async fn clear_faults(AxState(sh): Sh) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn get_fault(AxState(sh): Sh, Path(raw): Path<String>) -> Answer {
+pub(super) async fn get_fault(AxState(sh): Sh, Path(raw): Path<String>) -> Answer {
     let id = fault_id(&raw)?;
     let entry = gated(&sh, |g| find(g, id)).ok_or_else(|| not_found(id))?;
     Ok(json(StatusCode::OK, &entry))
 }
 
-async fn remove_fault(AxState(sh): Sh, Path(raw): Path<String>) -> Answer {
+pub(super) async fn remove_fault(AxState(sh): Sh, Path(raw): Path<String>) -> Answer {
     let id = fault_id(&raw)?;
     if gated(&sh, |g| g.faults.remove(id)) {
         Ok(StatusCode::NO_CONTENT.into_response())
@@ -589,7 +434,11 @@ async fn remove_fault(AxState(sh): Sh, Path(raw): Path<String>) -> Answer {
 
 /// Waits until a one-shot fault has acted (`?timeout_ms=`, default 30 s): 200 with the
 /// fault, 408 when it has not acted in time, 404 when unknown or removed meanwhile.
-async fn wait_fired(AxState(sh): Sh, Path(raw): Path<String>, RawQuery(q): RawQuery) -> Answer {
+pub(super) async fn wait_fired(
+    AxState(sh): Sh,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Answer {
     let id = fault_id(&raw)?;
     let q = Query::parse(q.as_deref());
     let timeout = match q.first("timeout_ms") {
@@ -647,11 +496,11 @@ fn lb_faults(st: &State) -> LbFaultsWire {
     }
 }
 
-async fn get_lb_faults(AxState(sh): Sh) -> Response {
+pub(super) async fn get_lb_faults(AxState(sh): Sh) -> Response {
     sh.read(|st| json(StatusCode::OK, &lb_faults(st)))
 }
 
-async fn set_lb_faults(AxState(sh): Sh, body: Bytes) -> Answer {
+pub(super) async fn set_lb_faults(AxState(sh): Sh, body: Bytes) -> Answer {
     let u: LbFaultsUpdate = parse(&body)?;
     Ok(settled(&sh, |st| {
         let f = &mut st.lb_faults;
@@ -670,142 +519,5 @@ async fn set_lb_faults(AxState(sh): Sh, body: Bytes) -> Answer {
         }
         st.recompute_due();
         json(StatusCode::OK, &lb_faults(st))
-    }))
-}
-
-/// Call accounting, filtered by `service`, `method`, `path` (template) and `status`
-/// (repeated keys are alternatives).
-async fn calls(AxState(sh): Sh, RawQuery(q): RawQuery) -> Answer {
-    let q = Query::parse(q.as_deref());
-    for s in q.all("service") {
-        parse_service(Some(s.to_owned()))?;
-    }
-    for s in q.all("status") {
-        if s.parse::<u16>().is_err() {
-            return Err(bad_request(format!("status: {s:?} is not an HTTP status")));
-        }
-    }
-    let keep = |c: &Call| {
-        let any = |key: &str, value: &str| {
-            let want = q.all(key);
-            want.is_empty() || want.iter().any(|w| w.eq_ignore_ascii_case(value))
-        };
-        any("service", c.service.as_str())
-            && any("method", &c.method)
-            && any("path", &c.path)
-            && any("status", &c.status.to_string())
-    };
-    let (counts, log) = gated(&sh, |g| (g.accounting.counts(), g.accounting.log()));
-    let counts: Vec<CountWire> = counts
-        .into_iter()
-        .filter(|(c, _)| keep(c))
-        .map(|(call, count)| CountWire { call, count })
-        .collect();
-    let log: Vec<Call> = log.into_iter().filter(|c| keep(c)).collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({"total": log.len(), "counts": counts, "log": log}),
-    ))
-}
-
-async fn reset_calls(AxState(sh): Sh) -> Response {
-    gated(&sh, |g| g.accounting.reset());
-    StatusCode::NO_CONTENT.into_response()
-}
-
-/// The leak report: `cluster_tag` (required) and the live Service tags as `service_tag`
-/// (repeated, or comma-separated).
-async fn leaks(AxState(sh): Sh, RawQuery(q): RawQuery) -> Answer {
-    let q = Query::parse(q.as_deref());
-    let Some(cluster_tag) = q.first("cluster_tag").filter(|t| !t.is_empty()) else {
-        return Err(bad_request(
-            "cluster_tag: required, the cluster tag of the resources to check \
-             (e.g. kks-lb-cluster:c1)",
-        ));
-    };
-    let live: BTreeSet<String> = q
-        .all("service_tag")
-        .into_iter()
-        .flat_map(|v| v.split(','))
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let report = sh.read(|st| st.leak_report(cluster_tag, &live));
-    Ok(json(
-        StatusCode::OK,
-        &json!({
-            "empty": report.is_empty(),
-            "loadbalancers": report.loadbalancers,
-            "floating_ips": report.floating_ips,
-        }),
-    ))
-}
-
-fn delays(st: &State) -> DelaysWire {
-    let d = &st.cfg.delays;
-    DelaysWire {
-        create_ms: d.create.as_millis(),
-        update_ms: d.update.as_millis(),
-        delete_ms: d.delete.as_millis(),
-    }
-}
-
-async fn get_delays(AxState(sh): Sh) -> Response {
-    sh.read(|st| json(StatusCode::OK, &delays(st)))
-}
-
-/// Changes the given delays (milliseconds) of later operations.
-async fn set_delays(AxState(sh): Sh, body: Bytes) -> Answer {
-    let u: DelaysUpdate = parse(&body)?;
-    Ok(settled(&sh, |st| {
-        let d = &mut st.cfg.delays;
-        if let Some(ms) = u.create_ms {
-            d.create = Duration::from_millis(ms);
-        }
-        if let Some(ms) = u.update_ms {
-            d.update = Duration::from_millis(ms);
-        }
-        if let Some(ms) = u.delete_ms {
-            d.delete = Duration::from_millis(ms);
-        }
-        json(StatusCode::OK, &delays(st))
-    }))
-}
-
-/// The health monitors' reports by member address (addresses not listed are `ONLINE`).
-fn member_health(st: &State) -> serde_json::Value {
-    let map: serde_json::Map<String, serde_json::Value> = st
-        .member_health
-        .iter()
-        .map(|(a, s)| (a.clone(), json!(s.to_string())))
-        .collect();
-    json!({ "member_health": map })
-}
-
-async fn get_member_health(AxState(sh): Sh) -> Response {
-    settled(&sh, |st| json(StatusCode::OK, &member_health(st)))
-}
-
-/// Sets what the health monitors report for member addresses:
-/// `{"10.0.0.13": "OFFLINE", "10.0.0.12": null}` (`null`: up again). Every value is checked
-/// before anything changes.
-async fn set_member_health(AxState(sh): Sh, body: Bytes) -> Answer {
-    let update: BTreeMap<String, Option<String>> = parse(&body)?;
-    let mut checked = Vec::with_capacity(update.len());
-    for (address, status) in update {
-        let health = match status {
-            Some(s) => Some(
-                super::MemberHealth::parse(&s)
-                    .map_err(|e| bad_request(format!("member-health[{address:?}]: {e}")))?,
-            ),
-            None => None,
-        };
-        checked.push((address, health));
-    }
-    Ok(settled(&sh, |st| {
-        for (address, health) in checked {
-            st.set_member_health(&address, health.map(super::MemberHealth::operating_status));
-        }
-        json(StatusCode::OK, &member_health(st))
     }))
 }
