@@ -11,7 +11,6 @@ use e2e_support::{CLUSTER, Env, service};
 use kks_lb::cli::{Cli, Command};
 use kks_lb_planner::lb_name;
 use reqwest::Method;
-use serde_json::json;
 
 /// Deletes a Service the way a user "fixes" one stuck in Terminating: its finalizer
 /// stripped, while no controller reacts (so nothing is cleaned up in the cloud).
@@ -50,29 +49,6 @@ async fn audit(env: &Env, dir: &std::path::Path, extra: &[&str], answer: &str) -
     (code, String::from_utf8(out).unwrap())
 }
 
-async fn plant_lb(env: &Env, name: &str, tags: &[&str]) -> String {
-    let os = env.openstack().await;
-    let mut body = json!({"loadbalancer": {
-        "name": name,
-        "vip_subnet_id": env.cloud.fixture().cluster_subnet_id,
-        "description": "created by hand",
-    }});
-    if !tags.is_empty() {
-        body["loadbalancer"]["tags"] = json!(tags);
-    }
-    let r = os
-        .call(
-            kks_lb_adapter::Service::Octavia,
-            Method::POST,
-            &["lbaas", "loadbalancers"],
-            &[],
-            Some(&body),
-        )
-        .await
-        .unwrap();
-    r.body["loadbalancer"]["id"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_reports_orphans_unmarked_and_foreign_load_balancers_and_deletes_orphans() {
     let env = Env::start().await;
@@ -85,13 +61,10 @@ async fn audit_reports_orphans_unmarked_and_foreign_load_balancers_and_deletes_o
     env.wait_ready("shop", "gone").await;
     running.stop().await;
     strip_and_delete(&env, "shop", "gone").await;
-    let unmarked = plant_lb(&env, &lb_name(CLUSTER, "legacy", "old"), &[]).await;
-    let foreign = plant_lb(
-        &env,
-        &lb_name(CLUSTER, "other", "web"),
-        &["kks-lb-cluster:other"],
-    )
-    .await;
+    let unmarked = env.plant_lb(&lb_name(CLUSTER, "legacy", "old"), &[]).await;
+    let foreign = env
+        .plant_lb(&lb_name(CLUSTER, "other", "web"), &["kks-lb-cluster:other"])
+        .await;
 
     let (code, out) = audit(&env, &dir, &["-o", "json"], "").await;
     assert_eq!(code, 1, "{out}");

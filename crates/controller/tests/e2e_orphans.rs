@@ -323,29 +323,6 @@ async fn an_address_kept_by_a_service_is_never_taken_by_another() {
     running.stop().await;
 }
 
-async fn plant_lb(env: &Env, name: &str, tags: &[&str]) -> String {
-    let os = env.openstack().await;
-    let mut body = json!({"loadbalancer": {
-        "name": name,
-        "vip_subnet_id": env.cloud.fixture().cluster_subnet_id,
-        "description": "created by hand",
-    }});
-    if !tags.is_empty() {
-        body["loadbalancer"]["tags"] = json!(tags);
-    }
-    let r = os
-        .call(
-            kks_lb_adapter::Service::Octavia,
-            Method::POST,
-            &["lbaas", "loadbalancers"],
-            &[],
-            Some(&body),
-        )
-        .await
-        .unwrap();
-    r.body["loadbalancer"]["id"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_octavia_2_4_ownership_is_the_description_marker_and_an_unmarked_lb_is_left_alone() {
     let env = Env::start_with(EmulatorConfig {
@@ -355,7 +332,7 @@ async fn on_octavia_2_4_ownership_is_the_description_marker_and_an_unmarked_lb_i
     })
     .await;
     // A load balancer of the Service's name that kks-lb did not create (OCCM's, say).
-    let occm = plant_lb(&env, &lb_name(CLUSTER, "shop", "web"), &[]).await;
+    let occm = env.plant_lb(&lb_name(CLUSTER, "shop", "web"), &[]).await;
     let running = env
         .controller_with(collecting(&env, Duration::from_millis(200)))
         .await;

@@ -117,6 +117,31 @@ impl Env {
         }
     }
 
+    /// Creates a load balancer by hand (not through kks-lb), named `name`, with `tags`;
+    /// returns its id.
+    pub async fn plant_lb(&self, name: &str, tags: &[&str]) -> String {
+        let os = self.openstack().await;
+        let mut body = json!({"loadbalancer": {
+            "name": name,
+            "vip_subnet_id": self.cloud.fixture().cluster_subnet_id,
+            "description": "created by hand",
+        }});
+        if !tags.is_empty() {
+            body["loadbalancer"]["tags"] = json!(tags);
+        }
+        let r = os
+            .call(
+                kks_lb_adapter::Service::Octavia,
+                reqwest::Method::POST,
+                &["lbaas", "loadbalancers"],
+                &[],
+                Some(&body),
+            )
+            .await
+            .unwrap();
+        r.body["loadbalancer"]["id"].as_str().unwrap().to_owned()
+    }
+
     /// A fresh OpenStack session on the emulator (application credential, no rate limit).
     pub async fn openstack(&self) -> OpenStackClient {
         let f = self.cloud.fixture();
