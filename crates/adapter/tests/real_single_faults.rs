@@ -34,7 +34,7 @@ use kks_lb_adapter::{
 };
 use kks_lb_annotations::LbSpec;
 use kks_lb_planner::{
-    Capabilities, ClusterConfig, cluster_tag, desired, floating_ip_description, lb_name, plan,
+    Capabilities, ClusterConfig, cluster_tag, desired, floating_ip_description, lb_name,
     plan_delete, service_tag,
 };
 use kks_lb_testkit::fault_proxy::FaultProxy;
@@ -149,24 +149,15 @@ impl Run {
 
     /// One reconcile: observe, plan, execute; whether the plan was empty.
     async fn reconcile(&self, spec: &LbSpec, ns: &[Node]) -> kks_lb_adapter::Result<bool> {
-        let d = desired(spec, ns, &self.cluster);
-        let fip = d
-            .floatingip
-            .as_ref()
-            .filter(|f| f.floating_ip_address.is_none())
-            .map(|f| f.description.clone());
-        let o = match kks_lb_adapter::observe_with(
-            self.executor.client(),
+        let (d, o, p) = common::observe_and_plan(
+            &self.executor,
+            &self.cluster,
+            &self.caps,
             &self.ownership(spec),
-            fip.as_deref(),
+            spec,
+            ns,
         )
-        .await?
-        {
-            Observation::Owned(t) => Some(*t),
-            Observation::Missing { .. } => None,
-            Observation::Foreign { reason, .. } => panic!("foreign: {reason}"),
-        };
-        let p = plan(&d, o.as_ref(), &self.caps);
+        .await?;
         if p.is_empty() {
             return Ok(true);
         }

@@ -127,24 +127,15 @@ impl Harness {
         spec: &LbSpec,
         nodes: &[Node],
     ) -> kks_lb_adapter::Result<(Plan, Outcome)> {
-        let d = desired(spec, nodes, &self.cluster);
-        let fip = d
-            .floatingip
-            .as_ref()
-            .filter(|f| f.floating_ip_address.is_none())
-            .map(|f| f.description.clone());
-        let o = match kks_lb_adapter::observe_with(
-            self.executor.client(),
+        let (d, o, p) = observe_and_plan(
+            &self.executor,
+            &self.cluster,
+            &self.caps,
             &self.ownership(spec),
-            fip.as_deref(),
+            spec,
+            nodes,
         )
-        .await?
-        {
-            Observation::Owned(t) => Some(*t),
-            Observation::Missing { .. } => None,
-            Observation::Foreign { reason, .. } => panic!("foreign: {reason}"),
-        };
-        let p = plan(&d, o.as_ref(), &self.caps);
+        .await?;
         let out = self
             .executor
             .execute(&d.loadbalancer.name, &p, o.as_ref())
@@ -215,6 +206,32 @@ impl Harness {
         }
         Ok(())
     }
+}
+
+/// The desired topology of `spec` on `nodes`, the load balancer as observed (looking for an
+/// unbound floating IP of ours by its description), and the plan between them. Panics on a
+/// load balancer that is not ours.
+pub async fn observe_and_plan(
+    executor: &Executor,
+    cluster: &ClusterConfig,
+    caps: &Capabilities,
+    owner: &Ownership,
+    spec: &LbSpec,
+    nodes: &[Node],
+) -> kks_lb_adapter::Result<(Topology, Option<Topology>, Plan)> {
+    let d = desired(spec, nodes, cluster);
+    let fip = d
+        .floatingip
+        .as_ref()
+        .filter(|f| f.floating_ip_address.is_none())
+        .map(|f| f.description.clone());
+    let o = match kks_lb_adapter::observe_with(executor.client(), owner, fip.as_deref()).await? {
+        Observation::Owned(t) => Some(*t),
+        Observation::Missing { .. } => None,
+        Observation::Foreign { reason, .. } => panic!("foreign: {reason}"),
+    };
+    let p = plan(&d, o.as_ref(), caps);
+    Ok((d, o, p))
 }
 
 pub fn parse_file(path: &str) -> Vec<LbSpec> {
