@@ -8,10 +8,12 @@
 //! hides the resource) and the addresses are counted from the ports the caller can see on
 //! the subnet, which misses the ports of other projects on a shared subnet.
 //!
-//! Nothing here runs at steady state: the controller reads it when a create failed on a full
-//! subnet and for its gauge once per resync interval; `kks-lb capacity` reads it on demand.
+//! Nothing here runs per Service at steady state: the controller reads it when a create failed
+//! on a full subnet, and for its gauge once per resync interval through a [`UsageWatch`] (one
+//! call per read); `kks-lb capacity` reads it on demand.
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use kks_lb_octavia_model::api::neutron::{
     AllocationPool, NetworkIpAvailability, NetworkIpAvailabilityRoot, Port, PortList, Subnet,
@@ -20,6 +22,7 @@ use kks_lb_octavia_model::api::neutron::{
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 
 use crate::client::OpenStackClient;
 use crate::error::{Error, Result, Service};
@@ -86,62 +89,120 @@ impl SubnetUsage {
 /// # Errors
 /// The subnet (or a subnet of the network) cannot be read, or the fallback list fails.
 pub async fn subnet_usage(client: &OpenStackClient, subnet: &SubnetRef) -> Result<SubnetUsage> {
-    let subnet = read_subnet(client, subnet).await?;
-    let pools = pool_sizes(&subnet.allocation_pools);
-    match get::<NetworkIpAvailabilityRoot<NetworkIpAvailability>>(
+    UsageWatch::new(subnet.clone()).read(client).await
+}
+
+/// Reads one subnet's usage again and again, one call per read once it knows the subnet: the
+/// subnet itself is read at the first read and again after [`UsageWatch::SUBNET_MAX_AGE`] (its
+/// allocation pools rarely change), and once the availability API was refused, later reads
+/// count the subnet's ports without asking it again.
+#[derive(Debug, Clone)]
+pub struct UsageWatch {
+    subnet: SubnetRef,
+    known: Option<(Subnet, Instant)>,
+    refused: bool,
+}
+
+impl UsageWatch {
+    /// How long the subnet's own record (name, CIDR, allocation pools) is reused.
+    pub const SUBNET_MAX_AGE: Duration = Duration::from_secs(3600);
+
+    /// A watch on `subnet` that has read nothing yet.
+    pub fn new(subnet: SubnetRef) -> Self {
+        UsageWatch {
+            subnet,
+            known: None,
+            refused: false,
+        }
+    }
+
+    /// The subnet's usage now: the network's IP availability, or the ports this project can
+    /// see on the subnet when the availability API is refused (401, 403 or 404), plus the
+    /// subnet when it is not known or too old.
+    ///
+    /// # Errors
+    /// A call failed; the next read tries again from the subnet.
+    pub async fn read(&mut self, client: &OpenStackClient) -> Result<SubnetUsage> {
+        let result = self.read_once(client).await;
+        if result.is_err() {
+            self.known = None;
+        }
+        result
+    }
+
+    async fn read_once(&mut self, client: &OpenStackClient) -> Result<SubnetUsage> {
+        let subnet = match &self.known {
+            Some((s, at)) if at.elapsed() < Self::SUBNET_MAX_AGE => s.clone(),
+            _ => {
+                let s = read_subnet(client, &self.subnet).await?;
+                self.known = Some((s.clone(), Instant::now()));
+                s
+            }
+        };
+        if !self.refused {
+            match availability(client, &subnet).await {
+                Ok(Some(usage)) => return Ok(usage),
+                Ok(None) => {}
+                Err(e) if matches!(e.status(), Some(401 | 403 | 404)) => {
+                    tracing::debug!(
+                        error = &e as &dyn std::error::Error,
+                        "network IP availability refused; counting the subnet's ports"
+                    );
+                    self.refused = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let ports = subnet_ports(client, &subnet.id).await?;
+        let used = pool_addresses_in_use(&ports, &subnet.id, &subnet.allocation_pools);
+        Ok(SubnetUsage {
+            total: pool_sizes(&subnet.allocation_pools),
+            used,
+            source: UsageSource::Ports,
+            subnet_id: subnet.id,
+            subnet_name: subnet.name,
+            network_id: subnet.network_id,
+            cidr: subnet.cidr,
+        })
+    }
+}
+
+/// The subnet's usage from its network's IP availability; `None` when the answer does not
+/// list the subnet.
+async fn availability(client: &OpenStackClient, subnet: &Subnet) -> Result<Option<SubnetUsage>> {
+    let a = get::<NetworkIpAvailabilityRoot<NetworkIpAvailability>>(
         client,
         &["network-ip-availabilities", subnet.network_id.as_str()],
         &[],
         "network IP availability",
     )
-    .await
-    {
-        Ok(a) => {
-            if let Some(s) = a
-                .network_ip_availability
-                .subnet_ip_availability
-                .iter()
-                .find(|s| s.subnet_id == subnet.id)
-            {
-                // `used_ips` counts the whole subnet (a router's gateway port too); the pool
-                // counts, where Neutron reports them, match `total_ips`.
-                let (used, total) = match &s.ip_availability_details {
-                    Some(d) => (
-                        d.used_ips_in_allocation_pool,
-                        d.total_ips_in_allocation_pool,
-                    ),
-                    None => (s.used_ips.min(s.total_ips), s.total_ips),
-                };
-                return Ok(SubnetUsage {
-                    subnet_id: subnet.id,
-                    subnet_name: subnet.name,
-                    network_id: subnet.network_id,
-                    cidr: subnet.cidr,
-                    total,
-                    used,
-                    source: UsageSource::NetworkIpAvailability,
-                });
-            }
-        }
-        Err(e) if matches!(e.status(), Some(401 | 403 | 404)) => {
-            tracing::debug!(
-                error = &e as &dyn std::error::Error,
-                "network IP availability refused; counting the subnet's ports"
-            );
-        }
-        Err(e) => return Err(e),
-    }
-    let ports = subnet_ports(client, &subnet.id).await?;
-    let used = pool_addresses_in_use(&ports, &subnet.id, &subnet.allocation_pools);
-    Ok(SubnetUsage {
-        subnet_id: subnet.id,
-        subnet_name: subnet.name,
-        network_id: subnet.network_id,
-        cidr: subnet.cidr,
-        total: pools,
+    .await?;
+    let Some(s) = a
+        .network_ip_availability
+        .subnet_ip_availability
+        .iter()
+        .find(|s| s.subnet_id == subnet.id)
+    else {
+        return Ok(None);
+    };
+    // `used_ips` counts the whole subnet (a router's gateway port too); the pool counts, where
+    // Neutron reports them, match `total_ips`.
+    let (used, total) = match &s.ip_availability_details {
+        Some(d) => (
+            d.used_ips_in_allocation_pool,
+            d.total_ips_in_allocation_pool,
+        ),
+        None => (s.used_ips.min(s.total_ips), s.total_ips),
+    };
+    Ok(Some(SubnetUsage {
+        subnet_id: subnet.id.clone(),
+        subnet_name: subnet.name.clone(),
+        network_id: subnet.network_id.clone(),
+        cidr: subnet.cidr.clone(),
+        total,
         used,
-        source: UsageSource::Ports,
-    })
+        source: UsageSource::NetworkIpAvailability,
+    }))
 }
 
 /// The subnet itself: `GET /v2.0/subnets/{id}`, or for a network the first IPv4 subnet of

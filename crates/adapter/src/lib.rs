@@ -34,9 +34,10 @@ pub mod inventory;
 pub mod observe;
 pub mod pacing;
 pub mod poller;
+pub mod slots;
 
 pub use capabilities::{CapabilitiesCache, discover};
-pub use capacity::{SubnetRef, SubnetUsage, UsageSource, subnet_usage};
+pub use capacity::{SubnetRef, SubnetUsage, UsageSource, UsageWatch, subnet_usage};
 pub use client::{Auth, CallRecorder, OpenStackClient, ProjectRef, SessionConfig};
 pub use error::{Error, Result, Service};
 pub use execute::{ExecuteConfig, Execution, Executor, Outcome, StepTiming};
@@ -48,3 +49,4 @@ pub use observe::{
 };
 pub use pacing::{Backoff, TokenBucket};
 pub use poller::{Cadence, LbState, Pace, Poller, WaitRecorder, list_loadbalancers};
+pub use slots::WorkSlots;

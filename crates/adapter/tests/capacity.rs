@@ -8,7 +8,7 @@ mod common;
 
 use common::{Harness, fast_delays};
 use k8s_openapi::api::core::v1::Service;
-use kks_lb_adapter::capacity::{SubnetRef, UsageSource, subnet_ports, subnet_usage};
+use kks_lb_adapter::capacity::{SubnetRef, UsageSource, UsageWatch, subnet_ports, subnet_usage};
 use kks_lb_annotations::{Defaults, LbSpec, parse};
 use kks_lb_testkit::fixtures::nodes;
 use kks_lb_testkit::openstack::EmulatorConfig;
@@ -83,6 +83,48 @@ async fn a_project_member_counts_the_subnet_ports_instead() {
     let ports = subnet_ports(h.executor.client(), &subnet).await.unwrap();
     assert_eq!(ports.len(), 3);
     assert!(ports.iter().all(|p| p.device_owner == "Octavia"));
+}
+
+fn calls(h: &Harness) -> Vec<String> {
+    h.cloud
+        .call_log()
+        .iter()
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect()
+}
+
+/// The gauge's watch: after its first read, one Neutron call per read, and the count still
+/// follows the load balancers created since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_usage_watch_reads_with_one_call_after_the_first() {
+    for (admin, source, again) in [
+        (
+            true,
+            UsageSource::NetworkIpAvailability,
+            "GET /v2.0/network-ip-availabilities/{id}",
+        ),
+        (false, UsageSource::Ports, "GET /v2.0/ports"),
+    ] {
+        let h = slash_29(admin).await;
+        h.reconcile(&spec("a"), &nodes(2)).await.unwrap();
+        let subnet = h.cloud.fixture().cluster_subnet_id.clone();
+        let mut watch = UsageWatch::new(SubnetRef::Subnet(subnet));
+        h.cloud.reset_calls();
+        let first = watch.read(h.executor.client()).await.unwrap();
+        assert_eq!((first.source, first.used, first.total), (source, 1, 5));
+        assert_eq!(
+            calls(&h).first().map(String::as_str),
+            Some("GET /v2.0/subnets/{id}")
+        );
+        h.reconcile(&spec("b"), &nodes(2)).await.unwrap();
+        h.cloud.reset_calls();
+        let second = watch.read(h.executor.client()).await.unwrap();
+        assert_eq!(
+            (second.source, second.used, second.cidr.as_str()),
+            (source, 2, "10.0.0.0/29")
+        );
+        assert_eq!(calls(&h), vec![again], "admin: {admin}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,13 +3,14 @@
 //! names the subnet, its CIDR and usage ([`exhausted_message`]), and the
 //! `kks_lb_subnet_addresses` gauge ([`gauge_loop`], refreshed once per resync interval).
 //!
-//! The usage read (`kks_lb_adapter::capacity`) costs two or three Neutron calls; it happens
-//! only when a create met a full subnet and once per resync for the gauge, never at steady
-//! state otherwise.
+//! A one-off usage read (`kks_lb_adapter::capacity`) costs two or three Neutron calls; it
+//! happens when a create met a full subnet. The gauge keeps one `UsageWatch`, so after its
+//! first read it costs one Neutron call per resync interval (plus the subnet's own record
+//! once an hour), whatever the number of Services.
 
 use std::time::Duration;
 
-use kks_lb_adapter::{OpenStackClient, SubnetRef, SubnetUsage, subnet_usage};
+use kks_lb_adapter::{OpenStackClient, SubnetRef, SubnetUsage, UsageWatch};
 use kks_lb_planner::ClusterConfig;
 use tokio_util::sync::CancellationToken;
 
@@ -42,9 +43,15 @@ pub async fn read(
 ) -> Result<SubnetUsage, String> {
     let subnet =
         subnet_ref(cluster).ok_or_else(|| "no subnet-id or network-id is configured".to_owned())?;
-    let usage = subnet_usage(client, &subnet)
-        .await
-        .map_err(|e| e.to_string())?;
+    read_with(&mut UsageWatch::new(subnet), client, metrics).await
+}
+
+async fn read_with(
+    watch: &mut UsageWatch,
+    client: &OpenStackClient,
+    metrics: &Metrics,
+) -> Result<SubnetUsage, String> {
+    let usage = watch.read(client).await.map_err(|e| e.to_string())?;
     metrics.set_subnet_addresses(&usage.subnet_id, usage.used, usage.total);
     Ok(usage)
 }
@@ -94,11 +101,13 @@ pub async fn gauge_loop(
     every: Duration,
     stop: CancellationToken,
 ) {
-    if subnet_ref(&cluster).is_none() {
+    let Some(subnet) = subnet_ref(&cluster) else {
         return;
-    }
+    };
+    // One Neutron call per read after the first (see `UsageWatch`).
+    let mut watch = UsageWatch::new(subnet);
     loop {
-        if let Err(why) = read(&client, &cluster, &metrics).await {
+        if let Err(why) = read_with(&mut watch, &client, &metrics).await {
             tracing::debug!(error = %why, "cannot read the cluster subnet's usage");
         }
         tokio::select! {

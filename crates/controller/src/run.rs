@@ -7,7 +7,9 @@
 //!   end-to-end tests call it with emulator clients.
 //!
 //! While leading, one `Controller` reconciles Services ([`crate::reconcile`]) with at most
-//! `concurrency` reconciles at a time (never two for one Service). A node cache (a reflector
+//! `concurrency` reconciles working at a time (never two for one Service; a reconcile that
+//! waits for its load balancer to leave `PENDING_*` does not count, and up to 256 are in
+//! flight, working or waiting). A node cache (a reflector
 //! on Nodes) feeds `desired`; whenever a node changes in a way that can change members (added,
 //! removed, labels, addresses, taints), every Service is scheduled, coalesced by the runtime's
 //! scheduler. The trigger comes from the same stream that updates the node cache, after the
@@ -371,6 +373,7 @@ impl Term<'_> {
         let sweeper = tokio::spawn(drift_checks(
             Arc::clone(&ctx),
             tag,
+            taken,
             self.settings.resync,
             drifted,
             stop.clone(),
@@ -380,7 +383,11 @@ impl Term<'_> {
             Api::<Service>::all(self.kube.clone()),
             watcher::Config::default(),
         )
-        .with_config(controller::Config::default().concurrency(self.settings.concurrency))
+        // `--concurrency` bounds the reconciles that work (the context's work slots); those
+        // that wait for the cloud hold only their plan, and up to `IN_FLIGHT` run at once.
+        .with_config(
+            controller::Config::default().concurrency(in_flight(self.settings.concurrency)),
+        )
         .reconcile_all_on(futures::stream::select(node_changes, drift_triggers))
         .graceful_shutdown_on(async move { graceful.cancelled().await })
         .run(reconcile, error_policy, ctx)
@@ -435,24 +442,41 @@ impl Term<'_> {
     }
 }
 
+/// Reconciles in flight at once, working or waiting for the cloud: enough that one tick of the
+/// shared poller answers many load balancers (a node add across 1,000 load balancers needs
+/// about 150 waiting together to keep 20 calls a second busy with a tick every 150 calls),
+/// few enough that their plans stay small in memory (~50 KiB each at 50 nodes × 2 ports).
+const IN_FLIGHT: u16 = 256;
+
+/// kube-runtime's concurrency for `--concurrency` work slots: [`IN_FLIGHT`], or the slots if
+/// there are more.
+fn in_flight(concurrency: u16) -> u16 {
+    concurrency.max(IN_FLIGHT)
+}
+
 /// The list-based drift check ([`Engine::sweep`](crate::engine::Engine::sweep)): one sweep every 85–95 % of the
 /// resync interval (so a cached observation is confirmed before a Service's resync trusts
-/// it), until `stop`. A sweep that found changes schedules every Service; those whose
-/// observation was kept return at once, the changed ones re-read their tree.
+/// it), the first counted from `since` (when the start-up inventory was listed: its
+/// observations count as read then, however long the rebuild took), until `stop`. A sweep
+/// that found changes schedules every Service; those whose observation was kept return at
+/// once, the changed ones re-read their tree.
 async fn drift_checks(
     ctx: Arc<Context>,
     tag: String,
+    since: tokio::time::Instant,
     resync: std::time::Duration,
     drifted: futures::channel::mpsc::UnboundedSender<()>,
     stop: CancellationToken,
 ) {
     use rand::Rng;
+    let mut last = since;
     loop {
-        let wait = resync.mul_f64(rand::rng().random_range(0.85..=0.95));
+        let due = last + resync.mul_f64(rand::rng().random_range(0.85..=0.95));
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(wait) => {}
+            () = tokio::time::sleep_until(due) => {}
         }
+        last = tokio::time::Instant::now();
         match ctx.sweep(&tag).await {
             Ok(sweep) => {
                 tracing::debug!(

@@ -271,3 +271,45 @@ async fn switching_external_and_internal_creates_releases_or_keeps_the_floating_
     assert_eq!(snap.floating_ips.len(), 1, "the kept address survives");
     ctl.stop().await;
 }
+
+/// `--concurrency` bounds the reconciles that work, not those that wait for the cloud: with
+/// one slot, three Services' load balancers are provisioned at the same time (each reconcile
+/// gives its slot back while it waits for ACTIVE), where holding the slot would provision
+/// them one after another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconcile_waiting_for_active_gives_its_slot_to_the_next_service() {
+    use kks_lb_octavia_model::ProvisioningStatus;
+    use kks_lb_testkit::openstack::{EmulatorConfig, ProvisioningDelays};
+    use std::time::Duration;
+
+    let env = Env::start_with(EmulatorConfig {
+        delays: ProvisioningDelays {
+            create: Duration::from_secs(3),
+            ..fast_delays()
+        },
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut settings = env.settings();
+    settings.concurrency = 1;
+    let ctl = env.controller_with(settings).await;
+    let names = ["a", "b", "c"];
+    for name in names {
+        env.create(&service("shop", name));
+    }
+    env.wait_cloud("three load balancers provisioning at once", |snap| {
+        snap.loadbalancers
+            .iter()
+            .filter(|t| {
+                t.loadbalancer.provisioning_status == Some(ProvisioningStatus::PendingCreate)
+            })
+            .count()
+            == names.len()
+    })
+    .await;
+    for name in names {
+        env.wait_ready("shop", name).await;
+    }
+    assert_eq!(env.cloud.snapshot().loadbalancers.len(), names.len());
+    ctl.stop().await;
+}

@@ -10,14 +10,24 @@ use crate::error::{Error, Result, Service};
 #[cfg(doc)]
 use crate::poller::Poller;
 use crate::poller::{LbState, Sighting, status_of};
+#[cfg(doc)]
+use crate::slots::WorkSlots;
 
 impl Executor {
     /// Waits until the load balancer leaves PENDING_*; returns the final status, or `None`
     /// when it is gone; [`Error::WaitTimeout`] after the wait limit. The shared [`Poller`]
     /// answers (one list call per tick for every waiter); when it cannot, this load
-    /// balancer is polled on its own.
+    /// balancer is polled on its own. Under [`WorkSlots::run`] the wait gives its slot back.
     pub(super) async fn wait_for(&self, id: &str, started: Instant) -> Result<Option<LbState>> {
-        let result = match self.poller.join(id) {
+        let result = crate::slots::given_back(self.wait_unslotted(id, started)).await;
+        if let Some(r) = self.poller.recorder() {
+            r.waited(started.elapsed());
+        }
+        result
+    }
+
+    async fn wait_unslotted(&self, id: &str, started: Instant) -> Result<Option<LbState>> {
+        match self.poller.join(id) {
             Some(mut waiter) => {
                 let mut last: Option<LbState> = None;
                 loop {
@@ -45,11 +55,7 @@ impl Executor {
                 }
             }
             None => self.poll_alone(id, started).await,
-        };
-        if let Some(r) = self.poller.recorder() {
-            r.waited(started.elapsed());
         }
-        result
     }
 
     fn wait_timeout(&self, id: &str, status: Option<&LbState>, started: Instant) -> Error {

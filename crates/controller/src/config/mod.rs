@@ -113,7 +113,8 @@ pub struct ControllerArgs {
     #[arg(long, env = "KKS_LB_LOAD_BALANCER_CLASS")]
     pub load_balancer_class: Option<String>,
 
-    /// Services reconciled at the same time.
+    /// Services reconciled at the same time (a reconcile waiting for its load balancer to
+    /// leave PENDING_* does not count: it holds no slot while it waits).
     #[arg(long, env = "KKS_LB_CONCURRENCY", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
@@ -388,7 +389,8 @@ pub struct Settings {
     pub load_balancer_class: Option<String>,
     /// `--adopt-untagged`.
     pub adopt_untagged: bool,
-    /// Reconciles at the same time (`--concurrency`).
+    /// Reconciles working at the same time (`--concurrency`); waits for the cloud do not
+    /// count.
     pub concurrency: u16,
     /// Drift check interval per Service, jittered by ±10 % (`--resync`).
     pub resync: Duration,

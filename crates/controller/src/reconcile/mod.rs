@@ -8,6 +8,12 @@
 //! load balancer; each engine [`Outcome`] is written by an
 //! [`Applier`].
 //!
+//! The finalizer step runs in one of the `--concurrency` [`WorkSlots`]: at most that many
+//! reconciles read, plan or write at once, and a reconcile that waits for its load balancer to
+//! leave `PENDING_*` gives its slot back (the shared poller answers every waiter with one list
+//! per tick, so more waiters cost no more calls). The check that nothing changed runs outside
+//! a slot: it makes no call.
+//!
 //! # The finalizer flow
 //!
 //! The finalizer is [`FINALIZER`] (`service.kubernetes.io/load-balancer-cleanup`, the
@@ -52,7 +58,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use k8s_openapi::api::core::v1::{Node, Service};
-use kks_lb_adapter::Executor;
+use kks_lb_adapter::{Executor, WorkSlots};
 use kks_lb_annotations::parse;
 use kks_lb_planner::eligible_nodes;
 use kube::api::Api;
@@ -87,6 +93,8 @@ pub struct Context {
     settings: Settings,
     metrics: Metrics,
     memo: Memos,
+    /// `--concurrency`: reconciles that work at once; a wait for the cloud gives its slot back.
+    slots: WorkSlots,
     lb_status: Mutex<LbStatusCount>,
     /// Each Service's `LoadBalancerReady` as last written, for the `kks_lb_services` gauge.
     readiness: Mutex<HashMap<ObjectRef<Service>, bool>>,
@@ -128,7 +136,9 @@ impl Context {
             crate::config::CONTROLLER_NAME,
             &settings.identity,
         );
+        let slots = WorkSlots::new(usize::from(settings.concurrency));
         Context {
+            slots,
             engine: Engine::new(executor, EngineConfig::from(&settings))
                 .with_metrics(metrics.clone()),
             applier: Applier::new(client.clone(), events, FIELD_MANAGER),
@@ -311,7 +321,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
     let api = ctx.api(&svc);
     let pass = Pass::new(&svc);
     let outcome: Mutex<Option<Done>> = Mutex::new(None);
-    let result = finalizer(&api, FINALIZER, Arc::clone(&svc), |event| async {
+    let work = finalizer(&api, FINALIZER, Arc::clone(&svc), |event| async {
         let done = match event {
             FinalizerEvent::Apply(s) => {
                 match ServiceFacts::of(&s, ctx.settings.load_balancer_class.as_deref()).phase() {
@@ -337,9 +347,8 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
         Ok(done
             .requeue
             .map_or_else(Action::await_change, Action::requeue))
-    })
-    .await
-    .map_err(Error::from_finalizer);
+    });
+    let result = ctx.slots.run(work).await.map_err(Error::from_finalizer);
 
     let done = lock(&outcome).take();
     match (result, done) {
