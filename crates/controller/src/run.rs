@@ -339,6 +339,7 @@ impl Term<'_> {
                 watcher::Config::default(),
             )
             .default_backoff()
+            .modify(trim_node)
             .reflect(writer),
             signals,
         );
@@ -379,31 +380,39 @@ impl Term<'_> {
             stop.clone(),
         ));
         let graceful = stop.clone();
-        let controller = Controller::new(
+        // The Services as kube-runtime's `Controller::new` watches them, trimmed of what no
+        // reconcile reads before they are stored (see `trim_service`).
+        let (services, service_writer) = reflector::store::<Service>();
+        let service_changes = watcher::watcher(
             Api::<Service>::all(self.kube.clone()),
             watcher::Config::default(),
         )
-        // `--concurrency` bounds the reconciles that work (the context's work slots); those
-        // that wait for the cloud hold only their plan, and up to `IN_FLIGHT` run at once.
-        .with_config(
-            controller::Config::default().concurrency(in_flight(self.settings.concurrency)),
-        )
-        .reconcile_all_on(futures::stream::select(node_changes, drift_triggers))
-        .graceful_shutdown_on(async move { graceful.cancelled().await })
-        .run(reconcile, error_policy, ctx)
-        .for_each(|result| {
-            match result {
-                Ok((obj, _)) => tracing::trace!(service = %obj, "reconciled"),
-                Err(controller::Error::ReconcilerFailed(_, obj)) => {
-                    tracing::debug!(service = %obj, "reconcile failed; retrying after backoff");
+        .default_backoff()
+        .modify(trim_service)
+        .reflect(service_writer)
+        .applied_objects();
+        let controller = Controller::for_stream(service_changes, services)
+            // `--concurrency` bounds the reconciles that work (the context's work slots); those
+            // that wait for the cloud hold only their plan, and up to `IN_FLIGHT` run at once.
+            .with_config(
+                controller::Config::default().concurrency(in_flight(self.settings.concurrency)),
+            )
+            .reconcile_all_on(futures::stream::select(node_changes, drift_triggers))
+            .graceful_shutdown_on(async move { graceful.cancelled().await })
+            .run(reconcile, error_policy, ctx)
+            .for_each(|result| {
+                match result {
+                    Ok((obj, _)) => tracing::trace!(service = %obj, "reconciled"),
+                    Err(controller::Error::ReconcilerFailed(_, obj)) => {
+                        tracing::debug!(service = %obj, "reconcile failed; retrying after backoff");
+                    }
+                    Err(controller::Error::ObjectNotFound(obj)) => {
+                        tracing::debug!(service = %obj, "Service gone before its reconcile");
+                    }
+                    Err(e) => tracing::warn!(error = &e as &dyn std::error::Error, "controller"),
                 }
-                Err(controller::Error::ObjectNotFound(obj)) => {
-                    tracing::debug!(service = %obj, "Service gone before its reconcile");
-                }
-                Err(e) => tracing::warn!(error = &e as &dyn std::error::Error, "controller"),
-            }
-            ready(())
-        });
+                ready(())
+            });
         // Orphan collection runs beside the reconciles, on the leader only.
         let collector = crate::orphans::Collector::new(
             self.kube.clone(),
@@ -439,6 +448,22 @@ impl Term<'_> {
         // The next leader reports the Services; a follower reports none.
         self.metrics.set_services(0, 0);
         self.metrics.clear_members();
+    }
+}
+
+/// Drops what no reconcile reads from a stored Service: `metadata.managedFields` (server-side
+/// apply's bookkeeping, several KiB per Service once a few managers wrote it). The Service
+/// store holds every Service of the cluster, so this is most of its memory.
+fn trim_service(svc: &mut Service) {
+    svc.managed_fields_mut().clear();
+}
+
+/// Drops what no reconcile reads from a stored Node: `metadata.managedFields` and
+/// `status.images` (the node's image list, often tens of KiB).
+fn trim_node(node: &mut Node) {
+    node.managed_fields_mut().clear();
+    if let Some(status) = node.status.as_mut() {
+        status.images = None;
     }
 }
 

@@ -247,7 +247,8 @@ impl Executor {
                 ready?;
             }
             let started = Instant::now();
-            let done = run.mutate(n, step).await;
+            // Boxed: a plan that waits for ACTIVE holds no room for a call's future.
+            let done = Box::pin(run.mutate(n, step)).await;
             timings.push(StepTiming {
                 step: n,
                 op: step.op(),

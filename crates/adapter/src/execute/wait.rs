@@ -39,7 +39,7 @@ impl Executor {
                         Sighting::Gone => break Ok(None),
                         Sighting::None => last.take(),
                         Sighting::Status(s) => s,
-                        Sighting::PollYourself => match self.read_status(id).await {
+                        Sighting::PollYourself => match Box::pin(self.read_status(id)).await {
                             Ok(Some(s)) => s,
                             Ok(None) => break Ok(None),
                             Err(e) => break Err(e),
@@ -91,7 +91,7 @@ impl Executor {
     async fn poll_alone(&self, id: &str, started: Instant) -> Result<Option<LbState>> {
         let mut n = 0;
         loop {
-            let Some(status) = self.read_status(id).await? else {
+            let Some(status) = Box::pin(self.read_status(id)).await? else {
                 return Ok(None);
             };
             match status {
@@ -125,18 +125,16 @@ impl Run<'_> {
                 if created {
                     // SPEC.md §8: an LB that ends in ERROR on create is deleted and recreated on
                     // the next reconcile.
-                    let _ = self
-                        .ex
-                        .call(
-                            Service::Octavia,
-                            Method::DELETE,
-                            &["lbaas", "loadbalancers", &id],
-                            &[("cascade", "true".into())],
-                            None,
-                            true,
-                            None,
-                        )
-                        .await;
+                    let _ = Box::pin(self.ex.call(
+                        Service::Octavia,
+                        Method::DELETE,
+                        &["lbaas", "loadbalancers", &id],
+                        &[("cascade", "true".into())],
+                        None,
+                        true,
+                        None,
+                    ))
+                    .await;
                 }
                 Err(Error::LoadBalancerFailed {
                     lb_id: id,

@@ -329,7 +329,7 @@ impl Run<'_> {
             Ok(out) => out,
             Err(err) => {
                 engine.uncache(&self.oref);
-                engine.failed(err, self.members, &self.name).await
+                Box::pin(engine.failed(err, self.members, &self.name)).await
             }
         };
         before.then(after)
@@ -413,12 +413,17 @@ impl Run<'_> {
         };
         let mut out = Outcome::status(ingress, readiness);
         let client = engine.executor.client();
-        out.health = crate::health::check(client, &id, operating.as_deref(), &adapted)
-            .await
-            .map(|health| MembersHealth {
-                condition: health.condition(self.spec.external_traffic_policy_local),
-                health,
-            });
+        out.health = Box::pin(crate::health::check(
+            client,
+            &id,
+            operating.as_deref(),
+            &adapted,
+        ))
+        .await
+        .map(|health| MembersHealth {
+            condition: health.condition(self.spec.external_traffic_policy_local),
+            health,
+        });
         out.annotations = Some(LbAnnotations {
             load_balancer_id: id.clone(),
             address: address.clone(),

@@ -246,14 +246,16 @@ impl Context {
     /// balancer a False condition) is written, then the plan runs and its outcome is written.
     async fn ensure(&self, svc: &Service, pass: &Pass) -> Result<Done> {
         let nodes = self.nodes().await?;
-        match self.engine.prepare(svc, &nodes).await {
-            Prepared::Done(outcome) => self.write(svc, pass, outcome).await,
+        // The steps' futures are boxed: a reconcile that waits for the cloud then holds only
+        // the future of the step it is in, not room for the largest of them.
+        match Box::pin(self.engine.prepare(svc, &nodes)).await {
+            Prepared::Done(outcome) => Box::pin(self.write(svc, pass, outcome)).await,
             Prepared::Run(mut run) => {
                 if !run.plan().is_empty() {
-                    self.write(svc, pass, run.announce()).await?;
+                    Box::pin(self.write(svc, pass, run.announce())).await?;
                 }
-                let outcome = run.execute().await;
-                self.write(svc, pass, outcome).await
+                let outcome = Box::pin(run.execute()).await;
+                Box::pin(self.write(svc, pass, outcome)).await
             }
         }
     }
@@ -325,10 +327,10 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
         let done = match event {
             FinalizerEvent::Apply(s) => {
                 match ServiceFacts::of(&s, ctx.settings.load_balancer_class.as_deref()).phase() {
-                    Phase::Ensure => ctx.ensure(&s, &pass).await?,
+                    Phase::Ensure => Box::pin(ctx.ensure(&s, &pass)).await?,
                     Phase::Release => {
-                        let outcome = ctx.engine.release(&s).await;
-                        ctx.write(&s, &pass, outcome).await?
+                        let outcome = Box::pin(ctx.engine.release(&s)).await;
+                        Box::pin(ctx.write(&s, &pass, outcome)).await?
                     }
                     // The object changed under us; the next event decides.
                     Phase::Ignore | Phase::Cleanup | Phase::Gone => Done {
@@ -339,8 +341,8 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action> {
                 }
             }
             FinalizerEvent::Cleanup(s) => {
-                let outcome = ctx.engine.remove(&s).await;
-                ctx.write(&s, &pass, outcome).await?
+                let outcome = Box::pin(ctx.engine.remove(&s)).await;
+                Box::pin(ctx.write(&s, &pass, outcome)).await?
             }
         };
         *lock(&outcome) = Some(done);
