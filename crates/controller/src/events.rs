@@ -17,6 +17,10 @@ use tokio::time::Instant;
 
 use crate::status::cut;
 
+/// Events one kube-runtime `Recorder` publishes before a fresh one takes over (see
+/// [`Publisher::with_recorder_limit`]): its cache then stays under ~2 MiB.
+pub const EVENTS_PER_RECORDER: usize = 1000;
+
 /// Longest Event note the API accepts.
 const MAX_NOTE: usize = 1024;
 
@@ -230,7 +234,12 @@ impl Note {
 /// series), and remembers the warnings last published per Service so that a resync that
 /// finds nothing new stays quiet.
 pub struct Publisher {
-    recorder: Recorder,
+    client: kube::Client,
+    reporter: Reporter,
+    /// The recorder in use and how many Events it published (see [`Publisher::recorder`]).
+    recorder: Mutex<(Recorder, usize)>,
+    /// Events one recorder publishes before the next one takes over.
+    per_recorder: usize,
     warned: Mutex<HashMap<ObjectRef<Service>, u64>>,
     /// For [`Publisher::publish_lasting`]: per Service, the digest of the lasting note and
     /// when it was last published (or first seen).
@@ -272,23 +281,55 @@ impl std::fmt::Debug for Publisher {
 impl Publisher {
     /// A publisher reporting as `controller`/`instance`.
     pub fn new(client: kube::Client, controller: &str, instance: &str) -> Self {
+        Self::with_recorder_limit(client, controller, instance, EVENTS_PER_RECORDER)
+    }
+
+    /// [`Publisher::new`] with a fresh recorder after every `per_recorder` Events.
+    pub fn with_recorder_limit(
+        client: kube::Client,
+        controller: &str,
+        instance: &str,
+        per_recorder: usize,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: controller.to_owned(),
+            instance: Some(instance.to_owned()),
+        };
         Publisher {
-            recorder: Recorder::new(
-                client,
-                Reporter {
-                    controller: controller.to_owned(),
-                    instance: Some(instance.to_owned()),
-                },
-            ),
+            recorder: Mutex::new((Recorder::new(client.clone(), reporter.clone()), 0)),
+            client,
+            reporter,
+            per_recorder: per_recorder.max(1),
             warned: Mutex::new(HashMap::new()),
             lasting: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The recorder for the next Event.
+    ///
+    /// kube-runtime's `Recorder` keeps every Event it published for six minutes, so that a
+    /// repeat within that time counts in the first one's series instead of making a new Event,
+    /// and its table never shrinks: a burst (a node add across 1,000 Services publishes 2,000
+    /// Events) would keep ~1.3 KiB per Event for the life of the process. A recorder therefore
+    /// publishes at most `per_recorder` Events, then a fresh one takes over; a repeat of an
+    /// Event published by the previous recorder starts a new Event instead of a series.
+    fn recorder(&self) -> Recorder {
+        let mut current = match self.recorder.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if current.1 >= self.per_recorder {
+            *current = (Recorder::new(self.client.clone(), self.reporter.clone()), 0);
+        }
+        current.1 += 1;
+        current.0.clone()
+    }
+
     /// Publishes one Event on `svc` (best effort).
     pub async fn publish(&self, svc: &Service, note: &Note) {
         let reference = svc.object_ref(&());
-        if let Err(e) = self.recorder.publish(&note.event(), &reference).await {
+        let recorder = self.recorder();
+        if let Err(e) = recorder.publish(&note.event(), &reference).await {
             tracing::warn!(
                 error = &e as &dyn std::error::Error,
                 reason = note.reason.as_str(),

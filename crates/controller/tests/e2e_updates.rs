@@ -562,3 +562,47 @@ async fn drift_checks_list_the_cluster_once_per_resync_and_skip_unchanged_trees(
     );
     ctl.stop().await;
 }
+
+/// The Event publisher's recorder is bounded: repeats count in one Event's series while one
+/// recorder publishes them; after `per_recorder` Events a fresh recorder (and cache) takes
+/// over, so a repeat then starts a new Event instead of growing the table forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_recorder_is_replaced_after_its_limit_and_repeats_start_a_new_event() {
+    use kks_lb_controller::events::{Note, Publisher, Reason};
+
+    let env = Env::start().await;
+    let svc = env.create(&service("shop", "web"));
+    let note = Note::new(Reason::UpdatedLoadBalancer, "updated load balancer lb-1");
+    let series = |publisher: &str| -> Vec<Option<i32>> {
+        let mut counts: Vec<Option<i32>> = env
+            .kube
+            .events_for("shop", "web")
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.reporting_instance.as_deref() == Some(publisher))
+            .map(|e| e.series.map(|s| s.count))
+            .collect();
+        counts.sort();
+        counts
+    };
+
+    let unbounded = Publisher::new(env.client.clone(), "kks-lb", "unbounded");
+    for _ in 0..3 {
+        unbounded.publish(&svc, &note).await;
+    }
+    assert_eq!(
+        series("unbounded"),
+        vec![Some(3)],
+        "one Event, seen three times"
+    );
+
+    let bounded = Publisher::with_recorder_limit(env.client.clone(), "kks-lb", "bounded", 2);
+    for _ in 0..3 {
+        bounded.publish(&svc, &note).await;
+    }
+    assert_eq!(
+        series("bounded"),
+        vec![None, Some(2)],
+        "the third repeat came from a fresh recorder: a new Event"
+    );
+}
