@@ -475,6 +475,11 @@ async fn wait_quiet(emu: &mut Emulators, quiet: Duration, limit: Duration) -> Du
     }
 }
 
+/// The allocator of the `kks-lb-controller` binary, so the controller's RSS is the one it runs
+/// with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if std::env::args().any(|a| a == "--serve-emulators") {
         serve_emulators();
