@@ -343,7 +343,12 @@ pub async fn rebuild(client: &OpenStackClient, cluster_tag: &str) -> Result<Rebu
         }
     }
     let ids: Vec<String> = ours.iter().map(|lb| lb.id.clone()).collect();
-    let statuses: Vec<(String, Option<StatusRoot>)> = futures::stream::iter(ids)
+    let mut ours: HashMap<String, LoadBalancerResponse> =
+        ours.into_iter().map(|lb| (lb.id.clone(), lb)).collect();
+    // Each tree is assembled as its status tree arrives, so the status trees are never all
+    // held at once (1,000 of them are ~15 MiB).
+    let mut trees = Vec::new();
+    let mut statuses = futures::stream::iter(ids)
         .map(|id| async move {
             let status = client
                 .call(
@@ -358,69 +363,76 @@ pub async fn rebuild(client: &OpenStackClient, cluster_tag: &str) -> Result<Rebu
                 .and_then(|r| serde_json::from_value::<StatusRoot>(r.body).ok());
             (id, status)
         })
-        .buffer_unordered(STATUS_READS)
-        .collect()
-        .await;
-    let mut statuses: HashMap<String, StatusRoot> = statuses
-        .into_iter()
-        .filter_map(|(id, s)| s.map(|s| (id, s)))
-        .collect();
-    let mut trees = Vec::new();
-    for lb in ours {
-        let Some(status) = statuses.remove(&lb.id) else {
+        .buffer_unordered(STATUS_READS);
+    while let Some((id, status)) = statuses.next().await {
+        let (Some(status), Some(lb)) = (status, ours.remove(&id)) else {
             continue;
         };
         let listeners = listeners_of.remove(&lb.id).unwrap_or_default();
         let pools = pools_of.remove(&lb.id).unwrap_or_default();
-        let mut members: BTreeMap<String, Vec<Member>> = BTreeMap::new();
-        for ps in status
-            .statuses
-            .loadbalancer
-            .listeners
-            .into_iter()
-            .flat_map(|l| l.pools)
-        {
-            members.insert(
-                ps.id.clone(),
-                ps.members.into_iter().map(member_of).collect(),
-            );
+        if let Some(tree) = assemble_tree(lb, listeners, pools, &monitors, status) {
+            trees.push(tree);
         }
-        // Every pool a listener names must be in the status tree, with the members the
-        // pool lists; else this load balancer is observed as usual.
-        let complete = listeners
-            .iter()
-            .filter_map(|l| l.default_pool_id.as_ref())
-            .all(|pid| {
-                let listed = pools.iter().find(|p| &p.id == pid);
-                match (listed, members.get(pid)) {
-                    (Some(p), Some(ms)) => {
-                        let mut a: Vec<&str> = p.members.iter().map(|m| m.id.as_str()).collect();
-                        let mut b: Vec<&str> = ms.iter().filter_map(|m| m.id.as_deref()).collect();
-                        a.sort_unstable();
-                        b.sort_unstable();
-                        a == b
-                    }
-                    _ => false,
-                }
-            });
-        if !complete {
-            continue;
-        }
-        let state = LbState::of(&lb);
-        let tags = lb.tags.clone();
-        let description = lb.description.clone();
-        let topology = crate::observe::assemble(lb, listeners, pools, &monitors, members, None);
-        trees.push(RebuiltTree {
-            topology,
-            state,
-            tags,
-            description,
-        });
     }
     Ok(Rebuilt {
         names,
         trees,
         floatingips,
+    })
+}
+
+/// One load balancer's tree from its lists and its status tree; `None` when a pool a listener
+/// names is missing from the status tree or lists other members (it is then observed as usual).
+fn assemble_tree(
+    lb: LoadBalancerResponse,
+    listeners: Vec<ListenerResponse>,
+    pools: Vec<PoolResponse>,
+    monitors: &BTreeMap<String, HealthMonitorResponse>,
+    status: StatusRoot,
+) -> Option<RebuiltTree> {
+    let mut members: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+    for ps in status
+        .statuses
+        .loadbalancer
+        .listeners
+        .into_iter()
+        .flat_map(|l| l.pools)
+    {
+        members.insert(
+            ps.id.clone(),
+            ps.members.into_iter().map(member_of).collect(),
+        );
+    }
+    // Every pool a listener names must be in the status tree, with the members the
+    // pool lists; else this load balancer is observed as usual.
+    let complete = listeners
+        .iter()
+        .filter_map(|l| l.default_pool_id.as_ref())
+        .all(|pid| {
+            let listed = pools.iter().find(|p| &p.id == pid);
+            match (listed, members.get(pid)) {
+                (Some(p), Some(ms)) => {
+                    let mut a: Vec<&str> = p.members.iter().map(|m| m.id.as_str()).collect();
+                    let mut b: Vec<&str> = ms.iter().filter_map(|m| m.id.as_deref()).collect();
+                    a.sort_unstable();
+                    b.sort_unstable();
+                    a == b
+                }
+                _ => false,
+            }
+        });
+    if !complete {
+        return None;
+    }
+    let state = LbState::of(&lb);
+    let tags = lb.tags.clone();
+    let description = lb.description.clone();
+    let topology = crate::observe::assemble(lb, listeners, pools, monitors, members, None);
+    Some(RebuiltTree {
+        topology,
+        state,
+        tags,
+        description,
     })
 }
 
