@@ -226,6 +226,10 @@ impl Engine {
                 ),
             ));
         }
+        // The plan carries every member it writes, and what follows the plan needs only the
+        // observation's ids and statuses: a reconcile that waits does not hold the members
+        // twice (100 per Service at 50 nodes × 2 ports).
+        let observed = observed.map(without_members);
         Ok(Prepared::Run(Run {
             engine: self,
             oref,
@@ -587,4 +591,17 @@ impl Engine {
             self.metrics.step(step.op(), outcome, seconds);
         }
     }
+}
+
+/// `t` without its pools' members.
+fn without_members(mut t: Topology) -> Topology {
+    for l in &mut t.loadbalancer.listeners {
+        if let Some(p) = &mut l.default_pool {
+            p.members = Vec::new();
+        }
+    }
+    for p in &mut t.loadbalancer.detached_pools {
+        p.members = Vec::new();
+    }
+    t
 }
