@@ -639,4 +639,39 @@ mod tests {
         let (_, cache) = triggers(vec![WatchEvent::Init, WatchEvent::InitApply(a)]).await;
         assert!(!cache.is_listed());
     }
+
+    #[test]
+    fn stored_services_and_nodes_keep_what_reconciles_read_and_drop_the_rest() {
+        use crate::status::TriggerKey;
+        let managed = json!([{"manager": "kubectl", "operation": "Apply", "fieldsType": "FieldsV1",
+                              "fieldsV1": {"f:spec": {"f:ports": {}}}}]);
+        let mut svc: Service = serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u-1",
+                         "annotations": {"loadbalancer.openstack.org/connection-limit": "10"},
+                         "finalizers": ["service.kubernetes.io/load-balancer-cleanup"],
+                         "managedFields": managed},
+            "spec": {"type": "LoadBalancer", "ports": [{"port": 80, "nodePort": 30080}]}
+        }))
+        .unwrap();
+        let before = svc.clone();
+        trim_service(&mut svc);
+        assert_eq!(svc.metadata.managed_fields, Some(vec![]));
+        assert_eq!(svc.spec, before.spec);
+        assert_eq!(svc.metadata.annotations, before.metadata.annotations);
+        assert_eq!(svc.metadata.finalizers, before.metadata.finalizers);
+        assert_eq!(TriggerKey::of(&svc), TriggerKey::of(&before));
+
+        let mut n: Node = serde_json::from_value(json!({
+            "metadata": {"name": "a", "labels": {"pool": "x"}, "managedFields": managed},
+            "spec": {"taints": [{"key": "k", "effect": "NoSchedule"}]},
+            "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
+                       "images": [{"names": ["registry/app:1"], "sizeBytes": 1000}]}
+        }))
+        .unwrap();
+        let digest = node_digest(&n);
+        trim_node(&mut n);
+        assert_eq!(n.metadata.managed_fields, Some(vec![]));
+        assert_eq!(n.status.as_ref().and_then(|s| s.images.as_ref()), None);
+        assert_eq!(node_digest(&n), digest, "what decides membership is kept");
+    }
 }
