@@ -36,7 +36,7 @@ tokio::task_local! {
 }
 
 struct Held {
-    slots: Arc<Semaphore>,
+    slots: WorkSlots,
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -44,22 +44,14 @@ struct Held {
 #[derive(Debug, Clone)]
 pub struct WorkSlots {
     slots: Arc<Semaphore>,
-    size: usize,
 }
 
 impl WorkSlots {
     /// `n` slots (at least one).
     pub fn new(n: usize) -> Self {
-        let size = n.max(1);
         WorkSlots {
-            slots: Arc::new(Semaphore::new(size)),
-            size,
+            slots: Arc::new(Semaphore::new(n.max(1))),
         }
-    }
-
-    /// How many slots there are.
-    pub fn size(&self) -> usize {
-        self.size
     }
 
     /// How many slots are free now.
@@ -72,24 +64,17 @@ impl WorkSlots {
     /// `PENDING_*` and takes a slot again (queueing behind the others) before it goes on.
     pub async fn run<F: Future>(&self, work: F) -> F::Output {
         let permit = self.take().await;
-        HELD.scope(
-            RefCell::new(Held {
-                slots: Arc::clone(&self.slots),
-                permit,
-            }),
-            work,
-        )
-        .await
+        let held = Held {
+            slots: self.clone(),
+            permit,
+        };
+        HELD.scope(RefCell::new(held), work).await
     }
 
+    /// A slot (`None` only if the semaphore were closed, which it never is).
     async fn take(&self) -> Option<OwnedSemaphorePermit> {
-        take(&self.slots).await
+        Arc::clone(&self.slots).acquire_owned().await.ok()
     }
-}
-
-/// A slot (`None` only if the semaphore were closed, which it never is).
-async fn take(slots: &Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
-    Arc::clone(slots).acquire_owned().await.ok()
 }
 
 /// Runs `wait` without the slot of the reconcile it belongs to, if it runs under
@@ -99,7 +84,7 @@ pub(crate) async fn given_back<F: Future>(wait: F) -> F::Output {
     let slots = HELD
         .try_with(|h| {
             let mut h = h.borrow_mut();
-            h.permit.take().map(|_| Arc::clone(&h.slots))
+            h.permit.take().map(|_| h.slots.clone())
         })
         .ok()
         .flatten();
@@ -107,7 +92,7 @@ pub(crate) async fn given_back<F: Future>(wait: F) -> F::Output {
         return wait.await;
     };
     let out = wait.await;
-    let permit = take(&slots).await;
+    let permit = slots.take().await;
     let _ = HELD.try_with(|h| h.borrow_mut().permit = permit);
     out
 }

@@ -19,11 +19,15 @@ impl Executor {
     /// answers (one list call per tick for every waiter); when it cannot, this load
     /// balancer is polled on its own. Under [`WorkSlots::run`] the wait gives its slot back.
     pub(super) async fn wait_for(&self, id: &str, started: Instant) -> Result<Option<LbState>> {
-        let result = crate::slots::given_back(self.wait_unslotted(id, started)).await;
-        if let Some(r) = self.poller.recorder() {
-            r.waited(started.elapsed());
-        }
-        result
+        crate::slots::given_back(async {
+            let result = self.wait_unslotted(id, started).await;
+            // The wait itself, not the queue for a slot that follows it.
+            if let Some(r) = self.poller.recorder() {
+                r.waited(started.elapsed());
+            }
+            result
+        })
+        .await
     }
 
     async fn wait_unslotted(&self, id: &str, started: Instant) -> Result<Option<LbState>> {
