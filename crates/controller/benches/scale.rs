@@ -9,14 +9,16 @@
 //! resync intervals, scaled to an hour at the default 10 min), delete all. Prints one
 //! Markdown table (docs/benchmarks.md).
 //!
-//! Both emulators run in a child process: the bench re-executes itself with
-//! `--serve-emulators`, the child serves the OpenStack and Kubernetes API emulators (each on a
-//! thread of its own, a current-thread runtime) and answers the driver's questions (call counts,
-//! readiness, Services to create or delete) as one JSON line per command on its stdin/stdout.
-//! So the bench process holds only the controller and the driver: its peak RSS (`VmHWM`) is
-//! the controller's plus the driver's few MiB, and controller CPU = process CPU − the driving
-//! thread. The emulators' CPU and peak RSS are read in the child from `/proc` (per emulator
-//! thread, and the whole child).
+//! Every party has a process of its own; the bench re-executes itself for each:
+//! - `--serve-emulators`: the OpenStack and Kubernetes API emulators (each on a thread of its
+//!   own, a current-thread runtime), answering the driver's questions (call counts, readiness,
+//!   Services to create or delete) as one JSON line per command on stdin/stdout. Their CPU and
+//!   peak RSS are read in that process from `/proc` (per emulator thread, and the whole process).
+//! - `--serve-controller SETTINGS`: one life of the controller (`run::run_with`, the code and
+//!   the allocator of `kks-lb-controller`, 2 worker threads), until its stdin closes; then it
+//!   shuts down and reports its CPU seconds and peak RSS (`VmHWM`). The first life creates and
+//!   adds a node; the restart is a second process, as a restarted pod or a new leader is.
+//! - the driver (this process): it only asks and counts.
 
 #![allow(
     clippy::unwrap_used,
@@ -97,10 +99,11 @@ fn thread_stat_path() -> String {
     format!("/proc/{}/stat", link.display())
 }
 
-fn peak_rss_mib() -> f64 {
+/// A field of `/proc/self/status` given in kB (`VmHWM:`, `RssAnon:`, …), in MiB.
+fn status_mib(name: &str) -> f64 {
     let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     text.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(name))
         .and_then(|v| {
             v.split_whitespace()
                 .next()
@@ -109,21 +112,8 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// This process's resident memory now, split as `/proc/self/status` does: (anonymous, file
-/// backed: mostly the binary's code) in MiB.
-fn rss_split_mib() -> (f64, f64) {
-    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| {
-                v.split_whitespace()
-                    .next()
-                    .and_then(|k| k.parse::<f64>().ok())
-            })
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("RssAnon:"), field("RssFile:"))
+fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
 }
 
 /// Runs `start` on a dedicated thread with a current-thread runtime that keeps running;
@@ -365,6 +355,125 @@ fn serve_emulators() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A controller process
+// ---------------------------------------------------------------------------------------------
+
+/// What a controller process is started with (one JSON argument of `--serve-controller`).
+fn controller_settings(emu: &Emulators, a: &Args, resync: Option<Duration>) -> Value {
+    json!({
+        "auth_url": emu.hello("auth_url"),
+        "application_credential_id": emu.hello("application_credential_id"),
+        "application_credential_secret": emu.hello("application_credential_secret"),
+        "kube_url": emu.hello("kube_url"),
+        "cluster_id": emu.hello("kube_system_uid"),
+        "subnet_id": emu.hello("cluster_subnet_id"),
+        "floating_network_id": emu.hello("external_network_id"),
+        "qps": a.qps,
+        "concurrency": a.concurrency,
+        "resync_s": resync.map(|d| d.as_secs()),
+    })
+}
+
+/// `--serve-controller SETTINGS`: runs the controller until stdin closes, then shuts it down
+/// and prints this process's CPU seconds and memory as one JSON line.
+fn serve_controller(settings: &str) {
+    let v: Value = serde_json::from_str(settings).expect("--serve-controller SETTINGS (JSON)");
+    let s = |k: &str| v[k].as_str().unwrap().to_owned();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut session = SessionConfig::new(Auth::ApplicationCredential {
+            auth_url: s("auth_url"),
+            id: s("application_credential_id"),
+            secret: s("application_credential_secret"),
+        });
+        session.qps = v["qps"].as_f64().unwrap();
+        let client =
+            kube::Client::try_from(kube::Config::new(s("kube_url").parse().unwrap())).unwrap();
+        let mut settings = Settings::new(ClusterConfig {
+            cluster_name: "bench".into(),
+            cluster_id: s("cluster_id"),
+            subnet_id: Some(s("subnet_id")),
+            network_id: None,
+            member_subnet_id: None,
+            floating_network_id: Some(s("floating_network_id")),
+            provider: "amphora".into(),
+        });
+        settings.concurrency = u16::try_from(v["concurrency"].as_u64().unwrap()).unwrap();
+        if let Some(resync) = v["resync_s"].as_u64() {
+            settings.resync = Duration::from_secs(resync);
+        }
+        let openstack = OpenStackClient::connect(&session).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(run_with(client, openstack, settings, shutdown.clone()));
+        // Stdin closes when the driver stops this controller (or goes away).
+        tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {})
+            .await
+            .unwrap();
+        shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+    });
+    drop(rt);
+    println!(
+        "{}",
+        json!({
+            "cpu_s": cpu_of("/proc/self/stat"),
+            "peak_rss_mib": peak_rss_mib(),
+            "anon_mib": status_mib("RssAnon:"),
+            "file_mib": status_mib("RssFile:"),
+        })
+    );
+}
+
+/// One life of the controller, in a process of its own.
+struct Controller {
+    child: Child,
+}
+
+/// What a controller process reported when it stopped.
+struct Life {
+    cpu_s: f64,
+    peak_rss_mib: f64,
+    anon_mib: f64,
+    file_mib: f64,
+}
+
+impl Controller {
+    fn spawn(settings: &Value) -> Self {
+        let child = Command::new(std::env::current_exe().unwrap())
+            .arg("--serve-controller")
+            .arg(settings.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("re-executing the bench to run the controller");
+        Controller { child }
+    }
+
+    /// Closes its stdin (the controller shuts down) and reads its report.
+    fn stop(mut self) -> Life {
+        drop(self.child.stdin.take());
+        let mut line = String::new();
+        BufReader::new(self.child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let _ = self.child.wait();
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("controller report: {e}: {line:?}"));
+        let f = |k: &str| v[k].as_f64().unwrap();
+        Life {
+            cpu_s: f("cpu_s"),
+            peak_rss_mib: f("peak_rss_mib"),
+            anon_mib: f("anon_mib"),
+            file_mib: f("file_mib"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The driver side
 // ---------------------------------------------------------------------------------------------
 
@@ -441,19 +550,12 @@ impl Drop for Emulators {
     }
 }
 
-/// CPU seconds so far: (controller = this process − the driving thread, OpenStack emulator,
-/// Kubernetes API emulator, the emulators' whole child process).
-struct Cpu {
-    driver: String,
-}
-
-impl Cpu {
-    fn sample(&self, emu: &mut Emulators) -> [f64; 4] {
-        let controller = cpu_of("/proc/self/stat") - cpu_of(&self.driver);
-        let s = emu.ask("stats");
-        let f = |k: &str| s[k].as_f64().unwrap();
-        [controller, f("cloud_cpu"), f("kube_cpu"), f("process_cpu")]
-    }
+/// CPU seconds so far: (OpenStack emulator, Kubernetes API emulator, the emulators' whole
+/// process).
+fn emulator_cpu(emu: &mut Emulators) -> [f64; 3] {
+    let s = emu.ask("stats");
+    let f = |k: &str| s[k].as_f64().unwrap();
+    [f("cloud_cpu"), f("kube_cpu"), f("process_cpu")]
 }
 
 async fn wait_quiet(emu: &mut Emulators, quiet: Duration, limit: Duration) -> Duration {
@@ -481,53 +583,25 @@ async fn wait_quiet(emu: &mut Emulators, quiet: Duration, limit: Duration) -> Du
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    if std::env::args().any(|a| a == "--serve-emulators") {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.iter().any(|a| a == "--serve-emulators") {
         serve_emulators();
+        return;
+    }
+    if let Some(i) = argv.iter().position(|a| a == "--serve-controller") {
+        serve_controller(argv.get(i + 1).expect("--serve-controller SETTINGS"));
         return;
     }
     let a = args();
     let n = a.services;
     let mut emu = Emulators::spawn();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    // The driver runs on this thread (the runtime's `block_on`); the controller on the workers.
-    let cpu = Cpu {
-        driver: thread_stat_path(),
-    };
     rt.block_on(async move {
-        let mut session = SessionConfig::new(Auth::ApplicationCredential {
-            auth_url: emu.hello("auth_url"),
-            id: emu.hello("application_credential_id"),
-            secret: emu.hello("application_credential_secret"),
-        });
-        session.qps = a.qps;
-        let client =
-            kube::Client::try_from(kube::Config::new(emu.hello("kube_url").parse().unwrap())).unwrap();
-        let cluster = ClusterConfig {
-            cluster_name: "bench".into(),
-            cluster_id: emu.hello("kube_system_uid"),
-            subnet_id: Some(emu.hello("cluster_subnet_id")),
-            network_id: None,
-            member_subnet_id: None,
-            floating_network_id: Some(emu.hello("external_network_id")),
-            provider: "amphora".into(),
-        };
-        let mut settings = Settings::new(cluster);
-        settings.concurrency = a.concurrency;
-        let start_controller = |settings: Settings| {
-            let session = session.clone();
-            let client = client.clone();
-            async move {
-                let openstack = OpenStackClient::connect(&session).await.unwrap();
-                let shutdown = CancellationToken::new();
-                let task = tokio::spawn(run_with(client, openstack, settings, shutdown.clone()));
-                (shutdown, task)
-            }
-        };
-        let (stop1, task1) = start_controller(settings.clone()).await;
+        let emu_cpu0 = emulator_cpu(&mut emu);
+        let first = Controller::spawn(&controller_settings(&emu, &a, None));
         tokio::time::sleep(Duration::from_millis(500)).await;
         let mut rows: Vec<(String, String)> = Vec::new();
         let limit = Duration::from_secs(3600);
@@ -535,7 +609,6 @@ fn main() {
         eprintln!("phase: 1. Create all.");
         // 1. Create all.
         emu.ask("reset_calls");
-        let cpu0 = cpu.sample(&mut emu);
         let started = Instant::now();
         emu.ask(&format!("create_services {n}"));
         loop {
@@ -626,14 +699,12 @@ fn main() {
         rows.push(("node add: calls by endpoint (total)".into(), by_endpoint(&c, 1)));
 
         eprintln!("phase: 3. Restart");
-        // 3. Restart: a new controller (a new leader) with N existing load balancers.
-        stop1.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(30), task1).await;
+        // 3. Restart: a new controller process (a restarted pod, a new leader) with N existing
+        // load balancers.
+        let first = first.stop();
         emu.ask("reset_calls");
-        let mut probe = settings.clone();
-        probe.resync = a.probe;
         let started = Instant::now();
-        let (stop2, task2) = start_controller(probe).await;
+        let second = Controller::spawn(&controller_settings(&emu, &a, Some(a.probe)));
         let took = wait_quiet(&mut emu, Duration::from_secs(3), limit).await;
         let c = emu.calls();
         rows.push((
@@ -681,25 +752,31 @@ fn main() {
             format!("delete {n}"),
             format!("{:.1} s, {} calls ({:.2} per Service)", took.as_secs_f64(), total(&c), total(&c) as f64 / n as f64),
         ));
-        stop2.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(30), task2).await;
-        let cpu1 = cpu.sample(&mut emu);
+        let second = second.stop();
+        let emu_cpu1 = emulator_cpu(&mut emu);
         rows.push((
             "CPU seconds, whole run".into(),
             format!(
-                "controller {:.1} s, OpenStack emulator {:.1} s, Kubernetes API emulator {:.1} s (emulator process {:.1} s)",
-                cpu1[0] - cpu0[0],
-                cpu1[1] - cpu0[1],
-                cpu1[2] - cpu0[2],
-                cpu1[3] - cpu0[3]
+                "controller {:.1} s (first process {:.1} s, after the restart {:.1} s), OpenStack emulator {:.1} s, Kubernetes API emulator {:.1} s (emulator process {:.1} s)",
+                first.cpu_s + second.cpu_s,
+                first.cpu_s,
+                second.cpu_s,
+                emu_cpu1[0] - emu_cpu0[0],
+                emu_cpu1[1] - emu_cpu0[1],
+                emu_cpu1[2] - emu_cpu0[2]
             ),
         ));
-        let (anon, file) = rss_split_mib();
         rows.push((
-            "peak RSS, controller (the bench process: controller + driver)".into(),
+            "peak RSS, controller".into(),
             format!(
-                "{:.0} MiB (at the end: {anon:.0} MiB anonymous, {file:.0} MiB file-backed, mostly the binary's code)",
-                peak_rss_mib()
+                "{:.0} MiB: first process (create, node add) {:.0} MiB, after the restart (restart, steady state, delete) {:.0} MiB; at their ends {:.0} and {:.0} MiB anonymous, {:.0} and {:.0} MiB file-backed (mostly the binary's code)",
+                first.peak_rss_mib.max(second.peak_rss_mib),
+                first.peak_rss_mib,
+                second.peak_rss_mib,
+                first.anon_mib,
+                second.anon_mib,
+                first.file_mib,
+                second.file_mib
             ),
         ));
         rows.push((
