@@ -19,7 +19,8 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc's allocator: many reconciles allocate and free plans and
 /// observations at once, and glibc kept about as much freed memory as live memory at 1,000
-/// Services (docs/benchmarks.md, "Memory").
+/// Services (docs/benchmarks.md, "Memory"). It is built without transparent huge pages
+/// (the workspace's `no_thp`; `tests/allocator.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tracing_subscriber::fmt::format::Writer;
