@@ -17,7 +17,10 @@
 //!   lists take under 1 % of the budget.
 //!   While anyone waits, ticks are never further apart than [`Cadence::ceiling`] (jittered).
 //! - A load balancer the list does not show (deleted, or not tagged for the cluster, e.g. an
-//!   adopted one) is confirmed with one `GET` of its own: 404 means gone.
+//!   adopted one) is confirmed with one `GET` of its own: 404 means gone. A waiter that knows
+//!   its load balancer carries the listed tag ([`Poller::would_list`]: it was read with it just
+//!   before it was deleted) needs no confirmation: a complete list taken after the wait began
+//!   that lacks it proves it gone.
 //! - When the list itself is refused (400: Octavia older than 2.5 rejects `tags`), the poller
 //!   stops listing for good and every waiter polls its own load balancer, as before. Other
 //!   failed lists make every waiter poll its own load balancer for that tick only.
@@ -98,6 +101,8 @@ struct Entry {
     /// The last tick started when its youngest waiter joined: that tick's list may predate
     /// the mutation being waited for, so only later ticks answer.
     joined: u64,
+    /// Every waiter knows it carries the listed tag: absent from a list means gone.
+    listed: bool,
 }
 
 /// When a due tick may run: the poller's share of the call budget. See [`Cadence::allows`].
@@ -273,8 +278,20 @@ impl Poller {
         lock(&self.inner.recorder).clone()
     }
 
+    /// Whether a load balancer with `tags` is in every list this poller takes while it
+    /// exists: it carries the listed tag, or the poller lists every load balancer.
+    pub fn would_list(&self, tags: &[String]) -> bool {
+        self.inner
+            .filter
+            .first()
+            .is_none_or(|(_, t)| tags.contains(t))
+    }
+
     /// Registers a wait for `id`; `None` when the poller does not list (the caller polls).
-    pub(crate) fn join(&self, id: &str) -> Option<Waiter> {
+    /// `listed`: the caller knows `id` is in every list while it exists
+    /// ([`Poller::would_list`]), so a list without it answers [`Sighting::Gone`] with no
+    /// `GET` of its own.
+    pub(crate) fn join(&self, id: &str, listed: bool) -> Option<Waiter> {
         if self.inner.unsupported.load(Ordering::SeqCst) {
             return None;
         }
@@ -287,6 +304,7 @@ impl Poller {
                     e.waiters += 1;
                     e.ticks = 0;
                     e.joined = seq;
+                    e.listed &= listed;
                     e.tx.subscribe()
                 }
                 None => {
@@ -298,6 +316,7 @@ impl Poller {
                             waiters: 1,
                             ticks: 0,
                             joined: seq,
+                            listed,
                         },
                     );
                     rx
@@ -430,7 +449,11 @@ impl Inner {
             let mut st = lock(&self.state);
             st.seq += 1;
             let seq = st.seq;
-            let ids: Vec<String> = st.entries.keys().cloned().collect();
+            let ids: Vec<(String, bool)> = st
+                .entries
+                .iter()
+                .map(|(id, e)| (id.clone(), e.listed))
+                .collect();
             (seq, ids)
         };
         if ids.is_empty() {
@@ -440,9 +463,10 @@ impl Inner {
         let seen: HashMap<String, Sighting> = match listed {
             Ok(statuses) => {
                 let mut seen = HashMap::new();
-                for id in ids {
+                for (id, listed) in ids {
                     let s = match statuses.get(&id) {
                         Some(s) => Sighting::Status(Some(s.clone())),
+                        None if listed => Sighting::Gone,
                         None => self.confirm(&id).await,
                     };
                     seen.insert(id, s);
@@ -460,7 +484,7 @@ impl Inner {
                     tracing::debug!(error = &e as &dyn std::error::Error, "poll list failed");
                 }
                 ids.into_iter()
-                    .map(|id| (id, Sighting::PollYourself))
+                    .map(|(id, _)| (id, Sighting::PollYourself))
                     .collect()
             }
         };

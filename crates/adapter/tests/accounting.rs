@@ -68,4 +68,11 @@ async fn each_operation_stays_within_its_call_budget() {
         delete.reads() <= 2,
         "the load balancer and its floating IP: {delete:?}"
     );
+    assert_eq!(
+        delete
+            .by_endpoint
+            .get(&("GET".to_owned(), "/v2/lbaas/loadbalancers/{id}".to_owned())),
+        None,
+        "the poller's list shows it gone: no GET of its own: {delete:?}"
+    );
 }

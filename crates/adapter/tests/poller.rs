@@ -7,7 +7,9 @@ mod common;
 
 use common::Harness;
 use k8s_openapi::api::core::v1::Service;
+use kks_lb_adapter::Executor;
 use kks_lb_annotations::{Defaults, parse};
+use kks_lb_planner::cluster_tag;
 use kks_lb_testkit::fixtures::nodes;
 
 fn spec(i: usize) -> kks_lb_annotations::LbSpec {
@@ -49,9 +51,41 @@ async fn concurrent_waits_share_one_list_per_tick() {
     }
 }
 
+/// An executor of `h`'s client whose poller lists only load balancers tagged `tag`.
+fn polling_tag(h: &Harness, tag: &str) -> Executor {
+    Executor::new(h.executor.client().clone(), common::fast_execution()).with_poll_tag(tag)
+}
+
 #[tokio::test]
-async fn deletes_are_confirmed_gone_with_one_get() {
-    let h = Harness::start().await;
+async fn a_deleted_load_balancer_with_the_polled_tag_is_gone_once_the_list_lacks_it() {
+    let mut h = Harness::start().await;
+    h.executor = polling_tag(&h, &cluster_tag(&h.cluster.cluster_id));
+    let three = nodes(3);
+    let s = spec(1);
+    h.reconcile(&s, &three).await.unwrap();
+    h.cloud.reset_calls();
+    h.delete(&s).await.unwrap();
+    assert_eq!(h.is_gone(&s).await, Some(true));
+    assert!(
+        h.executor.poller().list_calls() >= 1,
+        "the wait for the delete was answered by a list"
+    );
+    assert_eq!(
+        h.cloud.call_count("GET", "/v2/lbaas/loadbalancers/{id}"),
+        0,
+        "it carried the listed tag: a list without it proves it gone, no GET of its own"
+    );
+    assert_eq!(
+        h.cloud.call_count("DELETE", "/v2/lbaas/loadbalancers/{id}"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_load_balancer_without_the_polled_tag_is_confirmed_gone_by_its_own_get() {
+    let mut h = Harness::start().await;
+    // The poller lists another tag: this load balancer is never in its lists, gone or not.
+    h.executor = polling_tag(&h, "kube_cluster_another");
     let three = nodes(3);
     let s = spec(1);
     h.reconcile(&s, &three).await.unwrap();
@@ -60,7 +94,7 @@ async fn deletes_are_confirmed_gone_with_one_get() {
     assert_eq!(h.is_gone(&s).await, Some(true));
     assert!(
         h.cloud.call_count("GET", "/v2/lbaas/loadbalancers/{id}") >= 1,
-        "a load balancer missing from the list is confirmed gone by its own GET"
+        "a load balancer that lacks the listed tag is confirmed gone by its own GET"
     );
 }
 

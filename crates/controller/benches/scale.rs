@@ -752,6 +752,7 @@ fn main() {
             format!("delete {n}"),
             format!("{:.1} s, {} calls ({:.2} per Service)", took.as_secs_f64(), total(&c), total(&c) as f64 / n as f64),
         ));
+        rows.push(("delete: calls per Service by endpoint".into(), by_endpoint(&c, n)));
         let second = second.stop();
         let emu_cpu1 = emulator_cpu(&mut emu);
         rows.push((

@@ -48,7 +48,7 @@ impl Executor {
                     tracing::debug!(error = &e as &dyn std::error::Error, attempt, "retrying");
                     match (e.status(), lb) {
                         (Some(409), Some(id)) => {
-                            self.wait_for(id, Instant::now()).await.map(|_| ())?;
+                            self.wait_for(id, Instant::now(), false).await.map(|_| ())?;
                         }
                         _ => tokio::time::sleep(self.cfg.backoff.delay(attempt)).await,
                     }

@@ -18,6 +18,7 @@ impl Run<'_> {
             self.ids.insert(ObjKey::VipPort, p.clone());
         }
         self.vip_address.clone_from(&lb.vip_address);
+        self.listed = self.ex.poller.would_list(&lb.tags);
         self.busy = lb
             .provisioning_status
             .is_none_or(ProvisioningStatus::is_pending);

@@ -123,6 +123,8 @@ struct Run<'a> {
     /// The load balancer may be PENDING_*: wait before the next mutation.
     busy: bool,
     deleted: bool,
+    /// The observed load balancer carries the poller's tag ([`Poller::would_list`]).
+    listed: bool,
     /// What the last wait saw, cleared by every later mutation.
     state: Option<LbState>,
 }
@@ -228,6 +230,7 @@ impl Executor {
             floating_ip: None,
             busy: false,
             deleted: false,
+            listed: false,
             state: None,
         };
         if let Some(o) = observed {

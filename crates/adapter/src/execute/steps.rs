@@ -126,8 +126,9 @@ impl Run<'_> {
                 };
                 self.delete(Service::Octavia, &["lbaas", "loadbalancers", &id], &query)
                     .await?;
-                // Wait until it is gone, so nothing it held outlives the plan.
-                self.ex.wait_for(&id, Instant::now()).await?;
+                // Wait until it is gone, so nothing it held outlives the plan. Read with the
+                // poller's tag just before, it is gone once a list no longer shows it.
+                self.ex.wait_for(&id, Instant::now(), self.listed).await?;
                 self.ids.clear();
                 self.vip_address = None;
                 self.deleted = true;

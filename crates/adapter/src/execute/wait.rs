@@ -17,10 +17,17 @@ impl Executor {
     /// Waits until the load balancer leaves PENDING_*; returns the final status, or `None`
     /// when it is gone; [`Error::WaitTimeout`] after the wait limit. The shared [`Poller`]
     /// answers (one list call per tick for every waiter); when it cannot, this load
-    /// balancer is polled on its own. Under [`WorkSlots::run`] the wait gives its slot back.
-    pub(super) async fn wait_for(&self, id: &str, started: Instant) -> Result<Option<LbState>> {
+    /// balancer is polled on its own. `listed`: it is known to carry the poller's tag
+    /// ([`Poller::would_list`]), so a list without it means gone. Under [`WorkSlots::run`]
+    /// the wait gives its slot back.
+    pub(super) async fn wait_for(
+        &self,
+        id: &str,
+        started: Instant,
+        listed: bool,
+    ) -> Result<Option<LbState>> {
         crate::slots::given_back(async {
-            let result = self.wait_unslotted(id, started).await;
+            let result = self.wait_unslotted(id, started, listed).await;
             // The wait itself, not the queue for a slot that follows it.
             if let Some(r) = self.poller.recorder() {
                 r.waited(started.elapsed());
@@ -30,8 +37,13 @@ impl Executor {
         .await
     }
 
-    async fn wait_unslotted(&self, id: &str, started: Instant) -> Result<Option<LbState>> {
-        match self.poller.join(id) {
+    async fn wait_unslotted(
+        &self,
+        id: &str,
+        started: Instant,
+        listed: bool,
+    ) -> Result<Option<LbState>> {
+        match self.poller.join(id, listed) {
             Some(mut waiter) => {
                 let mut last: Option<LbState> = None;
                 loop {
@@ -121,7 +133,7 @@ impl Run<'_> {
         let Some(id) = self.lb_id() else {
             return Ok(());
         };
-        let seen = self.ex.wait_for(&id, Instant::now()).await?;
+        let seen = self.ex.wait_for(&id, Instant::now(), false).await?;
         let status = seen.as_ref().map(|s| s.provisioning);
         self.state = seen;
         match status {
