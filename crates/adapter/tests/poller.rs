@@ -51,21 +51,25 @@ async fn concurrent_waits_share_one_list_per_tick() {
     }
 }
 
-/// An executor of `h`'s client whose poller lists only load balancers tagged `tag`.
-fn polling_tag(h: &Harness, tag: &str) -> Executor {
-    Executor::new(h.executor.client().clone(), common::fast_execution()).with_poll_tag(tag)
+/// A Service's load balancer created, then deleted with a poller that lists only load
+/// balancers tagged `poll_tag` (the cluster's when `None`); the cloud's calls are those of the
+/// delete.
+async fn deleted_polling_tag(poll_tag: Option<&str>) -> Harness {
+    let mut h = Harness::start().await;
+    let tag = poll_tag.map_or_else(|| cluster_tag(&h.cluster.cluster_id), str::to_owned);
+    h.executor =
+        Executor::new(h.executor.client().clone(), common::fast_execution()).with_poll_tag(tag);
+    let s = spec(1);
+    h.reconcile(&s, &nodes(3)).await.unwrap();
+    h.cloud.reset_calls();
+    h.delete(&s).await.unwrap();
+    assert_eq!(h.is_gone(&s).await, Some(true));
+    h
 }
 
 #[tokio::test]
 async fn a_deleted_load_balancer_with_the_polled_tag_is_gone_once_the_list_lacks_it() {
-    let mut h = Harness::start().await;
-    h.executor = polling_tag(&h, &cluster_tag(&h.cluster.cluster_id));
-    let three = nodes(3);
-    let s = spec(1);
-    h.reconcile(&s, &three).await.unwrap();
-    h.cloud.reset_calls();
-    h.delete(&s).await.unwrap();
-    assert_eq!(h.is_gone(&s).await, Some(true));
+    let h = deleted_polling_tag(None).await;
     assert!(
         h.executor.poller().list_calls() >= 1,
         "the wait for the delete was answered by a list"
@@ -83,15 +87,8 @@ async fn a_deleted_load_balancer_with_the_polled_tag_is_gone_once_the_list_lacks
 
 #[tokio::test]
 async fn a_deleted_load_balancer_without_the_polled_tag_is_confirmed_gone_by_its_own_get() {
-    let mut h = Harness::start().await;
     // The poller lists another tag: this load balancer is never in its lists, gone or not.
-    h.executor = polling_tag(&h, "kube_cluster_another");
-    let three = nodes(3);
-    let s = spec(1);
-    h.reconcile(&s, &three).await.unwrap();
-    h.cloud.reset_calls();
-    h.delete(&s).await.unwrap();
-    assert_eq!(h.is_gone(&s).await, Some(true));
+    let h = deleted_polling_tag(Some("kube_cluster_another")).await;
     assert!(
         h.cloud.call_count("GET", "/v2/lbaas/loadbalancers/{id}") >= 1,
         "a load balancer that lacks the listed tag is confirmed gone by its own GET"
