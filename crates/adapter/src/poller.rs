@@ -18,9 +18,9 @@
 //!   While anyone waits, ticks are never further apart than [`Cadence::ceiling`] (jittered).
 //! - A load balancer the list does not show (deleted, or not tagged for the cluster, e.g. an
 //!   adopted one) is confirmed with one `GET` of its own: 404 means gone. A waiter that knows
-//!   its load balancer carries the listed tag ([`Poller::would_list`]: it was read with it just
-//!   before it was deleted) needs no confirmation: a complete list taken after the wait began
-//!   that lacks it proves it gone.
+//!   its load balancer carries the listed tag ([`Poller::would_list`]: the observation its
+//!   delete was planned from shows it) needs no confirmation: a complete list taken after the
+//!   wait began that lacks it proves it gone.
 //! - When the list itself is refused (400: Octavia older than 2.5 rejects `tags`), the poller
 //!   stops listing for good and every waiter polls its own load balancer, as before. Other
 //!   failed lists make every waiter poll its own load balancer for that tick only.

@@ -126,8 +126,8 @@ impl Run<'_> {
                 };
                 self.delete(Service::Octavia, &["lbaas", "loadbalancers", &id], &query)
                     .await?;
-                // Wait until it is gone, so nothing it held outlives the plan. Read with the
-                // poller's tag just before, it is gone once a list no longer shows it.
+                // Wait until it is gone, so nothing it held outlives the plan. Observed with
+                // the poller's tag, it is gone once a list no longer shows it.
                 self.ex.wait_for(&id, Instant::now(), self.listed).await?;
                 self.ids.clear();
                 self.vip_address = None;
