@@ -15,6 +15,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use tokio::time::Instant;
 
+use crate::lock;
 use crate::status::cut;
 
 /// Events one kube-runtime `Recorder` publishes before a fresh one takes over (see
@@ -314,10 +315,7 @@ impl Publisher {
     /// publishes at most `per_recorder` Events, then a fresh one takes over; a repeat of an
     /// Event published by the previous recorder starts a new Event instead of a series.
     fn recorder(&self) -> Recorder {
-        let mut current = match self.recorder.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut current = lock(&self.recorder);
         if current.1 >= self.per_recorder {
             *current = (Recorder::new(self.client.clone(), self.reporter.clone()), 0);
         }
@@ -348,10 +346,7 @@ impl Publisher {
         notes.hash(&mut h);
         let digest = h.finish();
         let unchanged = {
-            let mut warned = match self.warned.lock() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let mut warned = lock(&self.warned);
             warned.insert(key, digest) == Some(digest)
         };
         if unchanged && !force {
@@ -377,10 +372,7 @@ impl Publisher {
         note.hash(&mut h);
         let digest = h.finish();
         let publish = {
-            let mut lasting = match self.lasting.lock() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let mut lasting = lock(&self.lasting);
             let (publish, record) = lasting_due(
                 lasting.get(&key).copied(),
                 digest,
@@ -398,19 +390,13 @@ impl Publisher {
 
     /// Ends a lasting state of a Service: nothing more is republished.
     pub fn end_lasting(&self, svc: &ObjectRef<Service>) {
-        let mut lasting = match self.lasting.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut lasting = lock(&self.lasting);
         lasting.remove(svc);
     }
 
     /// Forgets what was published for a Service (it is gone or no longer ours).
     pub fn forget(&self, svc: &ObjectRef<Service>) {
-        let mut warned = match self.warned.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut warned = lock(&self.warned);
         warned.remove(svc);
         drop(warned);
         self.end_lasting(svc);

@@ -50,3 +50,9 @@ pub mod reconcile;
 pub mod run;
 pub mod status;
 pub mod webhook;
+
+/// Locks `m`, also when a thread panicked while holding it: the state behind every lock of
+/// this crate (caches, counters, Event bookkeeping) stays usable after a half-done update.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

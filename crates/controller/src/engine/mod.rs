@@ -85,7 +85,7 @@ mod remove;
 mod unservable;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Service};
@@ -97,6 +97,7 @@ use kube::runtime::reflector::ObjectRef;
 use tokio::time::Instant;
 
 use crate::config::Settings;
+use crate::lock;
 use crate::metrics::Metrics;
 
 pub use drift::Sweep;
@@ -267,13 +268,6 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("config", &self.config)
             .finish_non_exhaustive()
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
     }
 }
 

@@ -55,7 +55,7 @@ mod nodes;
 mod triggers;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::{Node, Service};
 use kks_lb_adapter::{Executor, WorkSlots};
@@ -73,6 +73,7 @@ use crate::apply::Applier;
 use crate::config::Settings;
 use crate::engine::{Engine, EngineConfig, Outcome, Prepared, Provisioning, Sweep};
 use crate::events::Publisher;
+use crate::lock;
 use crate::metrics::Metrics;
 use crate::status::{FINALIZER, MembersKey, Phase, ServiceFacts, TriggerKey};
 
@@ -113,13 +114,6 @@ impl std::fmt::Debug for Context {
 struct LbStatusCount {
     by_service: HashMap<ObjectRef<Service>, String>,
     seen: BTreeSet<String>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
 }
 
 impl Context {
